@@ -1,0 +1,49 @@
+"""The catalogue: every event type, its schema version, topic and data schema.
+
+docs/asyncapi.json is generated from this (`familyties asyncapi`), so the document and
+the code cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from marshmallow import Schema
+
+from backbone.events.referral import ReferralReceivedSchema
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    version: int
+    topic: str
+    data_schema: type[Schema]
+    summary: str
+
+
+def topic_of(service: str) -> str:
+    """Each service publishes its events on one topic, keyed by aggregate id."""
+    return f"familyties.{service}.events"
+
+
+CATALOGUE: dict[str, EventType] = {
+    event.name: event
+    for event in [
+        EventType(
+            name="ReferralReceived",
+            version=1,
+            topic=topic_of("referral"),
+            data_schema=ReferralReceivedSchema,
+            summary="A partner's referral was accepted into intake. Carries what casework "
+            "needs to open a case. Personal data: special category.",
+        ),
+    ]
+}
+
+
+def event_type(name: str) -> EventType:
+    try:
+        return CATALOGUE[name]
+    except KeyError:
+        raise LookupError(f"{name} is not in the event catalogue") from None

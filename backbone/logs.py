@@ -1,0 +1,46 @@
+"""JSON logs, one object a line, each carrying the request or event id it belongs to.
+
+Personal data never goes into a log line: log ids, codes and counts, never names,
+contact details, notes or request bodies.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from contextvars import ContextVar
+
+from pythonjsonlogger.json import JsonFormatter
+
+request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+event_id: ContextVar[str | None] = ContextVar("event_id", default=None)
+
+
+class _CorrelationFilter(logging.Filter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.service = self.service
+        record.request_id = request_id.get()
+        record.event_id = event_id.get()
+        return True
+
+
+def configure(service: str, level: str = "INFO") -> None:
+    """Send every log line of this process to stderr as JSON."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_CorrelationFilter(service))
+    handler.setFormatter(
+        JsonFormatter(
+            "{asctime}{levelname}{name}{message}{service}{request_id}{event_id}",
+            style="{",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # kafka-python logs connection chatter at INFO; its warnings still come through.
+    logging.getLogger("kafka").setLevel(logging.WARNING)

@@ -1,0 +1,77 @@
+"""Prometheus metrics.
+
+Under gunicorn and `make run`, PROMETHEUS_MULTIPROC_DIR is set for a service's web and
+worker processes alike, so its one /metrics shows requests and events together.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+
+disable_created_metrics()  # *_created series double the output and no dashboard uses them
+
+HTTP_REQUESTS = Counter(
+    "familyties_http_requests_total",
+    "HTTP requests answered, by route and status.",
+    ["service", "method", "route", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "familyties_http_request_duration_seconds",
+    "Time to answer an HTTP request.",
+    ["service", "method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+EVENTS_PUBLISHED = Counter(
+    "familyties_events_published_total", "Events the outbox relay published to Kafka."
+)
+EVENTS_PUBLISH_FAILED = Counter(
+    "familyties_events_publish_failed_total",
+    "Attempts to publish an outbox event that failed; the event stays pending.",
+)
+EVENTS_CONSUMED = Counter(
+    "familyties_events_consumed_total",
+    "Events a consumer processed, including redeliveries it skipped.",
+    ["group", "type", "outcome"],
+)
+EVENTS_FAILED = Counter(
+    "familyties_events_failed_total",
+    "Events a consumer could not process and sent to its dead-letter topic.",
+    ["group", "type"],
+)
+
+
+class OutboxBacklog:
+    """A gauge read at scrape time: how many events wait in the outbox."""
+
+    def __init__(self, count: Callable[[], int]) -> None:
+        self.count = count
+
+    def collect(self):
+        gauge = GaugeMetricFamily(
+            "familyties_outbox_backlog_events", "Events written but not yet published."
+        )
+        gauge.add_metric([], self.count())
+        yield gauge
+
+
+def exposition(extra: CollectorRegistry | None = None) -> bytes:
+    """The text of /metrics: this process's (or all processes') metrics, and `extra`."""
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    text = generate_latest(registry)
+    return text + generate_latest(extra) if extra is not None else text

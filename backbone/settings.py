@@ -1,0 +1,106 @@
+"""Every setting of every service, read from the environment in one place.
+
+Defaults suit `make run` on one machine; production overrides them with environment
+variables of the same names.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICE_PORTS = {
+    "referral": 8001,
+    "casework": 8002,
+    "directory": 8003,
+    "notifications": 8004,
+    "reporting": 8005,
+}
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The configuration of one process. Build it with `Settings.from_env()`."""
+
+    var_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    ports: dict[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
+    mongodb_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    database_prefix: str = "familyties_"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    topic_partitions: int = 3
+    topic_replication_factor: int = 1
+    # Consumer-group timings: the defaults of Apache Kafka's clients make the first
+    # assignment wait for a whole 300 s rebalance timeout; these keep it to seconds.
+    consumer_max_poll_interval_ms: int = 10_000
+    consumer_session_timeout_ms: int = 10_000
+    consumer_heartbeat_interval_ms: int = 1_000
+    outbox_poll_seconds: float = 0.2
+    outbox_batch_size: int = 100
+    partner_key_cache_seconds: float = 10.0
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        ports = {
+            name: _env_int(f"{name.upper()}_PORT", default)
+            for name, default in SERVICE_PORTS.items()
+        }
+        return cls(
+            var_dir=Path(_env("FAMILYTIES_VAR_DIR", "var")),
+            host=_env("FAMILYTIES_HOST", "127.0.0.1"),
+            ports=ports,
+            mongodb_uri=_env("MONGODB_URI", cls.mongodb_uri),
+            database_prefix=_env("MONGODB_DATABASE_PREFIX", cls.database_prefix),
+            kafka_bootstrap_servers=_env("KAFKA_BOOTSTRAP_SERVERS", cls.kafka_bootstrap_servers),
+            topic_partitions=_env_int("KAFKA_TOPIC_PARTITIONS", cls.topic_partitions),
+            topic_replication_factor=_env_int(
+                "KAFKA_TOPIC_REPLICATION_FACTOR", cls.topic_replication_factor
+            ),
+            consumer_max_poll_interval_ms=_env_int(
+                "KAFKA_MAX_POLL_INTERVAL_MS", cls.consumer_max_poll_interval_ms
+            ),
+            consumer_session_timeout_ms=_env_int(
+                "KAFKA_SESSION_TIMEOUT_MS", cls.consumer_session_timeout_ms
+            ),
+            consumer_heartbeat_interval_ms=_env_int(
+                "KAFKA_HEARTBEAT_INTERVAL_MS", cls.consumer_heartbeat_interval_ms
+            ),
+            outbox_poll_seconds=_env_float("OUTBOX_POLL_SECONDS", cls.outbox_poll_seconds),
+            outbox_batch_size=_env_int("OUTBOX_BATCH_SIZE", cls.outbox_batch_size),
+            partner_key_cache_seconds=_env_float(
+                "PARTNER_KEY_CACHE_SECONDS", cls.partner_key_cache_seconds
+            ),
+            log_level=_env("LOG_LEVEL", cls.log_level),
+        )
+
+    def database_name(self, service: str) -> str:
+        """Each service owns one database that no other service reads."""
+        return f"{self.database_prefix}{service}"
+
+    def url(self, service: str) -> str:
+        return f"http://{self.host}:{self.ports[service]}"
+
+    @property
+    def kafka_host_port(self) -> tuple[str, int]:
+        host, _, port = self.kafka_bootstrap_servers.split(",")[0].rpartition(":")
+        return host, int(port)
+
+    @property
+    def mongodb_host_port(self) -> tuple[str, int]:
+        hosts = self.mongodb_uri.split("://", 1)[1].split("/", 1)[0].split(",")[0]
+        host, _, port = hosts.rpartition(":")
+        return host, int(port or 27017)

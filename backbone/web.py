@@ -1,0 +1,105 @@
+"""The Flask application every service's web process is built from."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from pathlib import Path
+
+from flask import Flask, Response, g, jsonify, request, send_from_directory
+from flask_smorest import Api
+from prometheus_client import CollectorRegistry
+
+from backbone import logs, metrics, problems
+from backbone.health import Check, readiness
+
+log = logging.getLogger("familyties.http")
+
+MAX_BODY_BYTES = 1024 * 1024
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",  # answers carry personal data: never cache them
+}
+
+
+def create_service_app(
+    service: str,
+    title: str,
+    checks: list[Check],
+    metrics_registry: CollectorRegistry | None = None,
+) -> tuple[Flask, Api]:
+    """A Flask app with the backbone's parts: problem+json errors, request ids and JSON
+    access logs, metrics, health checks and the OpenAPI document. Blueprints are the
+    caller's."""
+    app = Flask(service)
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        API_TITLE=title,
+        API_VERSION="1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/static/swagger-ui/",
+    )
+    api = Api(app)
+    problems.register(app)
+    _serve_swagger_ui(app)
+
+    @app.before_request
+    def start_request() -> None:
+        offered = request.headers.get("X-Request-Id", "")
+        g.request_id = offered if _REQUEST_ID.match(offered) else str(uuid.uuid4())
+        g.started = time.perf_counter()
+        logs.request_id.set(g.request_id)
+
+    @app.after_request
+    def finish_request(response: Response) -> Response:
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        metrics.HTTP_REQUESTS.labels(service, request.method, route, response.status_code).inc()
+        metrics.HTTP_LATENCY.labels(service, request.method, route).observe(elapsed)
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if route not in ("/metrics", "/healthz", "/readyz"):
+            log.info(
+                "request answered",
+                extra={
+                    "method": request.method,
+                    "route": route,
+                    "status": response.status_code,
+                    "duration_ms": round(elapsed * 1000, 1),
+                },
+            )
+        return response
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok")
+
+    @app.get("/readyz")
+    def readyz():
+        body, status = readiness(checks)
+        return jsonify(body), status
+
+    @app.get("/metrics")
+    def prometheus_metrics():
+        return Response(metrics.exposition(metrics_registry), mimetype="text/plain; version=0.0.4")
+
+    return app, api
+
+
+def _serve_swagger_ui(app: Flask) -> None:
+    """Interactive API docs from the swagger-ui-dist npm package: no CDN is needed."""
+    root = Path(__file__).resolve().parent.parent / "node_modules" / "swagger-ui-dist"
+
+    @app.get("/static/swagger-ui/<path:filename>")
+    def swagger_ui_asset(filename: str):
+        return send_from_directory(root, filename)

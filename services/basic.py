@@ -1,0 +1,26 @@
+"""The parts of a service that is not built yet: health, metrics, an empty OpenAPI
+document, and a worker that owns its topic. Casework, directory, notifications and
+reporting start from here (issues #3 and #4 build them)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from backbone import logs, mongo
+from backbone.events.catalogue import topic_of
+from backbone.health import broker_check, database_check
+from backbone.settings import Settings
+from backbone.web import create_service_app
+from backbone.worker import WorkerPlan
+
+
+def basic_app(service: str, title: str, settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    logs.configure(service, settings.log_level)
+    db = mongo.database(settings, service)
+    app, _ = create_service_app(service, title, [database_check(db), broker_check(settings)])
+    return app
+
+
+def basic_plan(service: str) -> WorkerPlan:
+    return WorkerPlan(service, topics=[topic_of(service)])

@@ -1,0 +1,3 @@
+"""Casework: coordinators work each family's case."""
+
+SERVICE = "casework"

@@ -1,0 +1,3 @@
+"""The agency directory: Open Referral services to signpost families to."""
+
+SERVICE = "directory"

@@ -1,0 +1,3 @@
+"""Notifications: keeps referrers and staff informed."""
+
+SERVICE = "notifications"

@@ -1,0 +1,10 @@
+"""The notifications worker process."""
+
+from backbone.settings import Settings
+from backbone.worker import WorkerPlan
+from services.basic import basic_plan
+from services.notifications import SERVICE
+
+
+def plan(settings: Settings) -> WorkerPlan:
+    return basic_plan(SERVICE)

@@ -1,0 +1,4 @@
+"""Intake: partners post referrals; each is stored and announced as ReferralReceived."""
+
+SERVICE = "referral"
+SOURCE = "/familyties/referral"

@@ -1,0 +1,135 @@
+"""Intake's HTTP API: /v1/referrals."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from flask import current_app, g, request, url_for
+from flask_smorest import Blueprint
+
+from backbone.clock import now
+from backbone.events.envelope import new_event
+from backbone.events.referral import ReferralSchema
+from backbone.ids import new_id
+from backbone.problems import Problem
+from services.referral import SOURCE, domain
+from services.referral.partners import Partners
+from services.referral.repository import IdempotencyKeyTaken, Referrals
+from services.referral.schemas import (
+    ReferralCreatedSchema,
+    ReferralDetailSchema,
+    ReferralPageSchema,
+    ReferralQuerySchema,
+)
+
+blp = Blueprint(
+    "referrals",
+    __name__,
+    url_prefix="/v1/referrals",
+    description="Partners post referrals and follow what became of each.",
+)
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def _partners() -> Partners:
+    return current_app.extensions["partners"]
+
+
+def _referrals() -> Referrals:
+    return current_app.extensions["referrals"]
+
+
+@blp.before_request
+def authenticate_and_check_body() -> None:
+    """Every call carries a partner's API key (`Authorization: Bearer <key>`); a POST
+    carries one JSON object."""
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    partner = _partners().authenticate(key.strip()) if scheme.lower() == "bearer" else None
+    if partner is None:
+        raise Problem(
+            401,
+            "Unauthorised",
+            "Send a current partner API key as 'Authorization: Bearer <key>'.",
+            headers={"WWW-Authenticate": 'Bearer realm="familyties"'},
+        )
+    g.partner = partner
+    if request.method == "POST":
+        if request.mimetype != "application/json":
+            raise Problem(415, "Unsupported media type", "Send the referral as application/json.")
+        if not isinstance(request.get_json(silent=True), dict):
+            raise Problem(400, "Malformed JSON", "The body must be one JSON object.")
+
+
+@blp.post("")
+@blp.arguments(ReferralSchema)
+@blp.response(201, ReferralCreatedSchema)
+@blp.doc(
+    parameters=[
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "schema": {"type": "string", "maxLength": 255},
+            "description": "Retrying with the same key returns the first answer and "
+            "stores nothing new; the same key with a different body is refused (422).",
+        }
+    ]
+)
+def create_referral(referral: dict[str, Any]):
+    """Refer a family: stored at once, announced as ReferralReceived."""
+    idempotency_key = request.headers.get("Idempotency-Key")
+    if idempotency_key is not None and not _IDEMPOTENCY_KEY.match(idempotency_key):
+        raise Problem(
+            400, "Bad Idempotency-Key", "Use 1 to 255 visible ASCII characters, e.g. a UUID."
+        )
+    referrals = _referrals()
+    body = ReferralSchema().dump(referral)
+    print_ = domain.fingerprint(request.get_json())
+    duplicates = referrals.possible_duplicates(
+        domain.match_keys(body["family_member"]), domain.duplicate_window(referral["referred_on"])
+    )
+    record = domain.referral_record(
+        new_id(), g.partner, body, now(), duplicates, idempotency_key, print_
+    )
+    event = new_event(
+        "ReferralReceived", SOURCE, record["_id"], domain.referral_received_data(record)
+    )
+    try:
+        referrals.add(record, event)
+    except IdempotencyKeyTaken as taken:
+        if taken.existing["request_fingerprint"] != print_:
+            raise Problem(
+                422,
+                "Idempotency-Key already used",
+                "This key was sent before with a different referral. Use a new key.",
+            ) from None
+        record = taken.existing
+    location = url_for("referrals.get_referral", referral_id=record["_id"])
+    return record, 201, {"Location": location}
+
+
+@blp.get("")
+@blp.arguments(ReferralQuerySchema, location="query")
+@blp.response(200, ReferralPageSchema)
+def list_referrals(query: dict[str, Any]):
+    """This partner's referrals, newest first, filtered by status and referral date."""
+    page, per_page = query.pop("page"), query.pop("per_page")
+    items, total = _referrals().page_for_partner(g.partner["_id"], query, page, per_page)
+    return {
+        "items": items,
+        "page": page,
+        "per_page": per_page,
+        "total_items": total,
+        "total_pages": math.ceil(total / per_page),
+    }
+
+
+@blp.get("/<referral_id>")
+@blp.response(200, ReferralDetailSchema)
+def get_referral(referral_id: str):
+    """One of this partner's referrals. Another partner's referral is not found."""
+    record = _referrals().for_partner(g.partner["_id"], referral_id)
+    if record is None:
+        raise Problem(404, "Not found", "No referral of yours has this id.")
+    return record

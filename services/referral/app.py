@@ -1,0 +1,41 @@
+"""Intake's web process: `gunicorn "services.referral.app:create_app()"`."""
+
+from __future__ import annotations
+
+from flask import Flask
+from prometheus_client import CollectorRegistry
+
+from backbone import logs, metrics, mongo, outbox
+from backbone.health import broker_check, database_check
+from backbone.settings import Settings
+from backbone.web import create_service_app
+from services.referral import SERVICE
+from services.referral.api import blp
+from services.referral.partners import Partners
+from services.referral.repository import Referrals
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    logs.configure(SERVICE, settings.log_level)
+    db = mongo.database(settings, SERVICE)
+    referrals = Referrals(db)
+    partners = Partners(db, settings.partner_key_cache_seconds)
+    referrals.ensure_indexes()
+    partners.ensure_indexes()
+
+    backlog = CollectorRegistry()
+    backlog.register(metrics.OutboxBacklog(lambda: outbox.backlog([referrals.collection])))
+    app, api = create_service_app(
+        SERVICE,
+        "Family Ties intake",
+        [database_check(db), broker_check(settings)],
+        backlog,
+    )
+    app.extensions["referrals"] = referrals
+    app.extensions["partners"] = partners
+    api.spec.components.security_scheme(
+        "partnerKey", {"type": "http", "scheme": "bearer", "description": "Partner API key"}
+    )
+    api.register_blueprint(blp)
+    return app

@@ -1,0 +1,97 @@
+"""Referrals in intake's own MongoDB database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from backbone import outbox
+
+# Bookkeeping no answer needs; the response schemas decide what a partner sees.
+INTERNAL_FIELDS = {
+    "outbox": 0,
+    "match_keys": 0,
+    "request_fingerprint": 0,
+    "idempotency_key": 0,
+}
+
+
+class IdempotencyKeyTaken(Exception):
+    """This partner already used the Idempotency-Key; `existing` is that referral."""
+
+    def __init__(self, existing: dict[str, Any]) -> None:
+        super().__init__("idempotency key already used")
+        self.existing = existing
+
+
+class Referrals:
+    def __init__(self, db: Database) -> None:
+        self.collection = db["referrals"]
+
+    def ensure_indexes(self) -> None:
+        c = self.collection
+        c.create_index([("partner_id", ASCENDING), ("received_at", DESCENDING)])
+        c.create_index([("partner_id", ASCENDING), ("referred_on", DESCENDING)])
+        c.create_index([("match_keys", ASCENDING), ("referred_on", ASCENDING)])
+        c.create_index(
+            [("partner_id", ASCENDING), ("idempotency_key", ASCENDING)],
+            name="idempotency_key",
+            unique=True,
+            partialFilterExpression={"idempotency_key": {"$exists": True}},
+        )
+        outbox.ensure_index(c)
+
+    def add(self, record: dict[str, Any], *events: dict) -> None:
+        """Store a new referral and its events in one atomic write."""
+        try:
+            self.collection.insert_one(outbox.with_events(record, *events))
+        except DuplicateKeyError as error:
+            if "idempotency_key" not in str(error.details):
+                raise
+            existing = self.collection.find_one(
+                {"partner_id": record["partner_id"], "idempotency_key": record["idempotency_key"]}
+            )
+            raise IdempotencyKeyTaken(existing) from None
+
+    def possible_duplicates(self, keys: list[str], window: tuple[str, str]) -> list[str]:
+        if not keys:
+            return []
+        found = self.collection.find(
+            {"match_keys": {"$in": keys}, "referred_on": {"$gte": window[0], "$lte": window[1]}},
+            {"_id": 1},
+        ).limit(20)
+        return [doc["_id"] for doc in found]
+
+    def for_partner(self, partner_id: str, referral_id: str) -> dict[str, Any] | None:
+        return self.collection.find_one(
+            {"_id": referral_id, "partner_id": partner_id}, INTERNAL_FIELDS
+        )
+
+    def page_for_partner(
+        self,
+        partner_id: str,
+        filters: dict[str, Any],
+        page: int,
+        per_page: int,
+    ) -> tuple[list[dict[str, Any]], int]:
+        query: dict[str, Any] = {"partner_id": partner_id}
+        if "status" in filters:
+            query["status"] = filters["status"]
+        dates = {}
+        if "referred_from" in filters:
+            dates["$gte"] = filters["referred_from"].isoformat()
+        if "referred_to" in filters:
+            dates["$lte"] = filters["referred_to"].isoformat()
+        if dates:
+            query["referred_on"] = dates
+        total = self.collection.count_documents(query)
+        items = list(
+            self.collection.find(query, INTERNAL_FIELDS)
+            .sort([("received_at", DESCENDING), ("_id", ASCENDING)])
+            .skip((page - 1) * per_page)
+            .limit(per_page)
+        )
+        return items, total

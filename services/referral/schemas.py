@@ -1,0 +1,51 @@
+"""What intake's API answers and accepts besides the referral itself."""
+
+from marshmallow import Schema, fields, validate
+
+from backbone.events import vocabulary as v
+from backbone.events.referral import ReferralSchema, one_of
+
+
+class StatusChangeSchema(Schema):
+    status = fields.String()
+    at = fields.AwareDateTime()
+
+
+class ReferralSummarySchema(Schema):
+    """A referral in a list: enough to recognise it, no personal details."""
+
+    id = fields.String(attribute="_id")
+    status = fields.String()
+    referred_on = fields.String()
+    received_at = fields.AwareDateTime()
+    referring_team = fields.String(attribute="referral.referrer.team")
+    urgency = fields.String(attribute="referral.urgency")
+    possible_duplicate = fields.Function(lambda record: bool(record["possible_duplicate_of"]))
+
+
+class ReferralCreatedSchema(ReferralSummarySchema):
+    class Meta:
+        fields = ("id", "status", "received_at", "possible_duplicate")
+
+
+class ReferralDetailSchema(ReferralSummarySchema):
+    """The partner's own referral: what it sent, and what has become of it."""
+
+    status_history = fields.List(fields.Nested(StatusChangeSchema))
+    referral = fields.Nested(ReferralSchema)
+
+
+class ReferralPageSchema(Schema):
+    items = fields.List(fields.Nested(ReferralSummarySchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total_items = fields.Integer()
+    total_pages = fields.Integer()
+
+
+class ReferralQuerySchema(Schema):
+    status = fields.String(validate=one_of(v.REFERRAL_STATUSES))
+    referred_from = fields.Date()
+    referred_to = fields.Date()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))

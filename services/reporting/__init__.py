@@ -1,0 +1,3 @@
+"""Reporting: aggregate figures for funders, never personal data."""
+
+SERVICE = "reporting"
