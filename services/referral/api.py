@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import current_app, g, request, url_for
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from backbone.clock import now
 from backbone.events.envelope import new_event
@@ -110,7 +111,7 @@ def create_referral(referral: dict[str, Any]):
 
 
 @blp.get("")
-@blp.arguments(ReferralQuerySchema, location="query")
+@blp.arguments(ReferralQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, ReferralPageSchema)
 def list_referrals(query: dict[str, Any]):
     """This partner's referrals, newest first, filtered by status and referral date."""

@@ -6,6 +6,14 @@ from backbone.events import vocabulary as v
 from backbone.events.referral import ReferralSchema, one_of
 
 
+class StoredReferral(fields.Nested):
+    """The referral as stored: already in its JSON form, so it is answered as it is;
+    documented in OpenAPI by the schema it was validated with."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+
 class StatusChangeSchema(Schema):
     status = fields.String()
     at = fields.AwareDateTime()
@@ -32,7 +40,7 @@ class ReferralDetailSchema(ReferralSummarySchema):
     """The partner's own referral: what it sent, and what has become of it."""
 
     status_history = fields.List(fields.Nested(StatusChangeSchema))
-    referral = fields.Nested(ReferralSchema)
+    referral = StoredReferral(ReferralSchema)
 
 
 class ReferralPageSchema(Schema):

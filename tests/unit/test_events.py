@@ -1,0 +1,80 @@
+"""The CloudEvents envelope, the catalogue and event ids."""
+
+import json
+from datetime import datetime
+import uuid
+
+import pytest
+
+from backbone.asyncapi import asyncapi_document
+from backbone.events.envelope import InvalidEvent, decode, encode, new_event
+from backbone.ids import new_event_id
+from services.referral import domain
+from backbone.events.referral import ReferralSchema
+from tests.factories import referral
+
+
+def referral_received_data() -> dict:
+    body = ReferralSchema().dump(ReferralSchema().load(referral()))
+    record = domain.referral_record(
+        "r1", {"_id": "p1", "name": "P"}, body, datetime.fromisoformat("2026-01-06T10:00Z"),
+        [], None, "print",
+    )  # fmt: skip
+    return domain.referral_received_data(record)
+
+
+def test_a_new_event_has_a_cloudevents_envelope_and_round_trips():
+    envelope = new_event("ReferralReceived", "/familyties/referral", "r1", referral_received_data())
+    assert envelope["specversion"] == "1.0"
+    assert envelope["schemaversion"] == 1
+    event = decode(encode(envelope))
+    assert (event.id, event.type, event.subject, event.key) == (
+        envelope["id"], "ReferralReceived", "r1", b"r1",
+    )  # fmt: skip
+    assert event.data["family_member"]["name"] == "Jordan Example"
+
+
+def test_data_that_does_not_match_the_catalogue_is_never_written():
+    data = referral_received_data()
+    del data["consent"]
+    with pytest.raises(InvalidEvent, match="consent"):
+        new_event("ReferralReceived", "/familyties/referral", "r1", data)
+    with pytest.raises(LookupError):
+        new_event("ReferralTeleported", "/familyties/referral", "r1", {})
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda e: b"{not json", "envelope"),
+        (lambda e: encode({k: v for k, v in e.items() if k != "id"}), "envelope"),
+        (lambda e: encode({**e, "specversion": "0.3"}), "envelope"),
+        (lambda e: encode({**e, "type": "Unknown"}), "not in the event catalogue"),
+        (lambda e: encode({**e, "schemaversion": 9}), "schema version 9"),
+        (lambda e: encode({**e, "data": {**e["data"], "needs": ["nope"]}}), "data is invalid"),
+    ],
+)
+def test_invalid_events_are_refused_with_the_reason(change, reason):
+    envelope = new_event("ReferralReceived", "/familyties/referral", "r1", referral_received_data())
+    with pytest.raises(InvalidEvent, match=reason):
+        decode(change(envelope))
+
+
+def test_event_ids_are_uuid7_and_ordered_by_time():
+    ids = [new_event_id() for _ in range(200)]
+    assert all(uuid.UUID(i).version == 7 for i in ids)
+    assert len(set(ids)) == 200
+    assert [i[:13] for i in ids] == sorted(i[:13] for i in ids)  # the millisecond prefix
+
+
+def test_the_asyncapi_document_names_every_event_and_its_references_resolve():
+    document = asyncapi_document()
+    assert document["asyncapi"].startswith("3.")
+    channel = document["channels"]["familyties-referral-events"]
+    assert channel["address"] == "familyties.referral.events"
+    assert "ReferralReceived" in document["components"]["messages"]
+    text = json.dumps(document)
+    for ref in {part.split('"')[0] for part in text.split('"$ref": "#/')[1:]}:
+        node = document
+        for key in ref.split("/"):
+            node = node[key]

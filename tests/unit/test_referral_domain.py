@@ -1,0 +1,71 @@
+"""Intake's rules: who counts as the same family member, what counts as the same request."""
+
+from datetime import UTC, date, datetime
+
+from backbone.events.referral import ReferralReceivedSchema, ReferralSchema
+from services.referral import domain
+from tests.factories import referral
+
+
+def family_member(**fields):
+    return {"name": "Jordan Example", "contact": {}, **fields}
+
+
+def test_names_match_whatever_their_case_accents_spaces_and_punctuation():
+    assert domain.normalise_name("  Jo-Anne   O'Néill ") == domain.normalise_name("joanne oneill")
+    assert domain.normalise_name("Jo Anne") != domain.normalise_name("Joanne")
+
+
+def test_phone_numbers_match_in_national_and_international_form():
+    assert domain.normalise_phone("+44 141 496 0000") == domain.normalise_phone("0141 4960000")
+    assert domain.normalise_phone("(0141) 496-0000") == "01414960000"
+
+
+def test_match_keys_are_name_with_birth_date_and_phone_hashed():
+    keys = domain.match_keys(
+        family_member(date_of_birth="1986-04-12", contact={"phone": "0141 496 0123"})
+    )
+    assert [key.split(":")[0] for key in keys] == ["name_dob", "phone"]
+    assert not any("Jordan" in key or "0123" in key for key in keys)
+    same_person = domain.match_keys(
+        family_member(
+            name="JORDAN  EXAMPLE", date_of_birth="1986-04-12", contact={"phone": "+441414960123"}
+        )
+    )
+    assert keys == same_person
+
+
+def test_a_name_alone_is_not_enough_to_match():
+    assert domain.match_keys(family_member()) == []
+
+
+def test_the_duplicate_window_is_thirty_days_either_side():
+    assert domain.duplicate_window(date(2026, 3, 31)) == ("2026-03-01", "2026-04-30")
+
+
+def test_the_same_body_has_the_same_fingerprint_whatever_its_key_order():
+    assert domain.fingerprint({"a": 1, "b": [1, 2]}) == domain.fingerprint({"b": [1, 2], "a": 1})
+    assert domain.fingerprint({"a": 1}) != domain.fingerprint({"a": 2})
+
+
+def test_a_new_record_is_received_and_carries_a_valid_referral_received():
+    body = ReferralSchema().dump(ReferralSchema().load(referral()))
+    received_at = datetime(2026, 1, 6, 10, 30, tzinfo=UTC)
+    record = domain.referral_record(
+        "r1", {"_id": "p1", "name": "Partner"}, body, received_at, ["r0"], "key-1", "print"
+    )
+    assert record["status"] == "received"
+    assert record["status_history"] == [{"status": "received", "at": received_at}]
+    assert record["idempotency_key"] == "key-1"
+    data = domain.referral_received_data(record)
+    assert ReferralReceivedSchema().validate(data) == {}
+    assert data["possible_duplicate_of"] == ["r0"]
+    assert data["received_at"] == "2026-01-06T10:30:00+00:00"
+
+
+def test_a_record_without_idempotency_key_has_no_such_field():
+    body = ReferralSchema().dump(ReferralSchema().load(referral()))
+    record = domain.referral_record(
+        "r1", {"_id": "p1", "name": "P"}, body, datetime.now(UTC), [], None, "print"
+    )
+    assert "idempotency_key" not in record  # the unique index is partial on its presence
