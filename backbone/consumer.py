@@ -16,6 +16,7 @@ from collections.abc import Callable
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import ConnectionFailure, DuplicateKeyError
@@ -60,23 +61,26 @@ class ConsumerRunner:
             self.consumer.close(autocommit=False)
 
     def poll_once(self, stop: threading.Event, timeout_ms: int = 500) -> int:
-        """Process one poll's records and commit their offsets; answer how many."""
+        """Process one poll's records, then commit exactly what was processed."""
         batches = self.consumer.poll(timeout_ms=timeout_ms)
+        next_offsets = {partition: records[0].offset for partition, records in batches.items()}
         done = 0
-        for partition, records in batches.items():
-            for record in records:
-                try:
+        try:
+            for partition, records in batches.items():
+                for record in records:
                     self.process(record)
-                except TRANSIENT as error:
-                    # Commit what is done, and read this record again after a pause.
-                    log.warning("event processing will be retried", extra={"error": repr(error)})
-                    self._commit()
-                    self.consumer.seek(partition, record.offset)
-                    stop.wait(self.retry_seconds)
-                    return done
-                done += 1
+                    next_offsets[partition] = record.offset + 1
+                    done += 1
+        except TRANSIENT as error:
+            # Read every partition again from its first unprocessed record, after a pause.
+            log.warning("event processing will be retried", extra={"error": repr(error)})
+            for partition, offset in next_offsets.items():
+                self.consumer.seek(partition, offset)
+            stop.wait(self.retry_seconds)
         if done:
-            self._commit()
+            self.consumer.commit(
+                {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in next_offsets.items()}
+            )
         return done
 
     def process(self, record: ConsumerRecord) -> None:
@@ -142,9 +146,6 @@ class ConsumerRunner:
                 "error_kind": type(error).__name__,
             },
         )
-
-    def _commit(self) -> None:
-        self.consumer.commit()
 
 
 class _AlreadyProcessed(Exception):

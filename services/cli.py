@@ -55,3 +55,7 @@ def asyncapi(check: bool) -> None:
         return
     ASYNCAPI_PATH.write_text(text)
     click.echo(f"Wrote {ASYNCAPI_PATH}")
+
+
+if __name__ == "__main__":
+    main()

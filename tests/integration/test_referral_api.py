@@ -37,9 +37,7 @@ def test_a_referral_is_stored_with_its_event_and_can_be_read_back(client, auth, 
     assert "outbox" not in detail and "match_keys" not in detail
 
 
-def test_a_retry_with_the_same_idempotency_key_returns_the_first_answer(
-    client, auth, referral_db
-):
+def test_a_retry_with_the_same_idempotency_key_returns_the_first_answer(client, auth, referral_db):
     headers = auth | {"Idempotency-Key": "7d1c2d4e-retry"}
     first = client.post("/v1/referrals", json=referral(), headers=headers)
     again = client.post("/v1/referrals", json=referral(), headers=headers)

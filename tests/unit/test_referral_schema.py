@@ -96,8 +96,12 @@ def test_the_preferred_way_of_contact_needs_its_details():
     assert errors["family_member"]["contact"] == [
         "Give the family member's phone to contact them by telephone."
     ]
-    body = referral(family_member__contact={}, family_member__preferred_contact_method="do_not_contact")
-    assert ReferralSchema().load(body)["family_member"]["preferred_contact_method"] == "do_not_contact"
+    body = referral(
+        family_member__contact={}, family_member__preferred_contact_method="do_not_contact"
+    )
+    assert (
+        ReferralSchema().load(body)["family_member"]["preferred_contact_method"] == "do_not_contact"
+    )
 
 
 def test_a_date_of_birth_in_the_future_is_refused():

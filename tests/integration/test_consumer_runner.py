@@ -1,0 +1,111 @@
+"""The consumer runner against the real servers: once-only effects, dead letters, commits."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+from kafka import KafkaProducer
+from kafka.admin import NewTopic
+from pymongo.errors import AutoReconnect
+
+from backbone import kafka, mongo
+from backbone.consumer import ConsumerRunner, dead_letter_topic
+from backbone.events.envelope import encode, new_event
+from backbone.kafka import ensure_topics
+from tests.kafka_reader import read_topic
+from tests.unit.test_events import referral_received_data
+
+
+@pytest.fixture
+def topic(settings) -> str:
+    name = f"test.consumer.{uuid.uuid4().hex[:8]}"
+    client = kafka.admin(settings)
+    client.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)])
+    client.close()
+    return name
+
+
+class CountingView:
+    """A handler that counts, per subject, how often its change was applied."""
+
+    def __init__(self, db, fail_for: str = "", transient_once_for: str = "") -> None:
+        self.view = db["view"]
+        self.fail_for = fail_for
+        self.transient_once_for = transient_once_for
+
+    def __call__(self, event, session) -> None:
+        if event.subject == self.fail_for:
+            raise RuntimeError("the handler cannot apply this event")
+        if event.subject == self.transient_once_for:
+            self.transient_once_for = ""
+            raise AutoReconnect("the database went away for a moment")
+        self.view.update_one(
+            {"_id": event.subject}, {"$inc": {"applied": 1}}, upsert=True, session=session
+        )
+
+    def counts(self) -> dict[str, int]:
+        return {doc["_id"]: doc["applied"] for doc in self.view.find()}
+
+
+def publish(producer: KafkaProducer, topic: str, subject: str, value: bytes | None = None) -> dict:
+    envelope = new_event("ReferralReceived", "/test", subject, referral_received_data())
+    producer.send(topic, key=subject.encode(), value=value or encode(envelope)).get(10)
+    return envelope
+
+
+def run_until(runner: ConsumerRunner, done, timeout: float = 45) -> None:
+    stop = threading.Event()
+    deadline = time.monotonic() + timeout
+    while not done() and time.monotonic() < deadline:
+        runner.poll_once(stop)
+    assert done(), "the consumer did not finish in time"
+
+
+def make_runner(settings, topic, group, handler) -> ConsumerRunner:
+    return ConsumerRunner(
+        group,
+        kafka.consumer(settings, group, [topic]),
+        {"ReferralReceived": handler},
+        mongo.database(settings, "consumertest"),
+        kafka.producer(settings),
+        retry_seconds=0.1,
+    )
+
+
+def test_redelivered_events_change_the_view_once_and_poison_goes_to_dead_letters(settings, topic):
+    group = f"group-{uuid.uuid4().hex[:6]}"
+    ensure_topics(settings, [dead_letter_topic(group)])
+    db = mongo.database(settings, "consumertest")
+    view = CountingView(db, fail_for="handler-fails", transient_once_for="db-blip")
+    producer = kafka.producer(settings)
+    first = publish(producer, topic, "s1")
+    producer.send(topic, key=b"s1", value=encode(first)).get(10)  # the same event again
+    publish(producer, topic, "not-json", b"{this is not an event")
+    publish(producer, topic, "handler-fails")
+    publish(producer, topic, "db-blip")
+    publish(producer, topic, "s2")
+
+    runner = make_runner(settings, topic, group, view)
+    run_until(runner, lambda: {"s1", "s2", "db-blip"} <= set(view.counts()))
+
+    assert view.counts() == {"s1": 1, "s2": 1, "db-blip": 1}
+    dead = read_topic(
+        settings.kafka_bootstrap_servers, dead_letter_topic(group), lambda r: len(r) >= 2
+    )
+    errors = {r.key: dict(r.headers)["familyties-error"].decode() for r in dead}
+    assert errors[b"not-json"].startswith("InvalidEvent")
+    assert errors[b"handler-fails"] == "RuntimeError: the handler cannot apply this event"
+    assert all(dict(r.headers)["familyties-original-topic"] == topic.encode() for r in dead)
+
+    # Everything was committed after processing: a new runner of the group reads nothing.
+    runner.consumer.close()
+    committed = kafka.admin(settings).list_group_offsets(group)[group]
+    assert sum(offset.offset for offset in committed.values()) == 6
+    publish(producer, topic, "s3")
+    again = make_runner(settings, topic, group, view)
+    run_until(again, lambda: "s3" in view.counts())
+    assert view.counts() == {"s1": 1, "s2": 1, "db-blip": 1, "s3": 1}
+    again.consumer.close()

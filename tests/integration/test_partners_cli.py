@@ -1,0 +1,58 @@
+"""`familyties partners ...` against the real database."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from backbone import mongo
+from services.cli import main
+from services.referral.partners import Partners, hash_key
+
+
+@pytest.fixture
+def cli(settings, monkeypatch):
+    monkeypatch.setenv("MONGODB_URI", settings.mongodb_uri)
+    monkeypatch.setenv("MONGODB_DATABASE_PREFIX", settings.database_prefix)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(main, ["partners", *args], catch_exceptions=False)
+
+
+def test_create_prints_the_key_once_and_stores_only_its_hash(cli, settings):
+    result = cli("create", "Routes out of Prison Lanarkshire")
+    assert result.exit_code == 0
+    key = result.output.strip().splitlines()[-1]
+    assert key.startswith("ftk_") and len(key) > 40
+    db = mongo.database(settings, "referral")
+    [stored] = db.partners.find()
+    assert stored["api_key_hash"] == hash_key(key)
+    assert key not in str(stored)
+    assert Partners(db).authenticate(key)["name"] == "Routes out of Prison Lanarkshire"
+
+    listed = cli("list").output
+    assert "Routes out of Prison Lanarkshire" in listed and "active" in listed
+    assert key not in listed
+
+
+def test_revoke_stops_the_key(cli, settings):
+    key = cli("create", "Family contact officers").output.strip().splitlines()[-1]
+    db = mongo.database(settings, "referral")
+    partner_id = db.partners.find_one()["_id"]
+
+    assert cli("revoke", partner_id).exit_code == 0
+    assert Partners(db).authenticate(key) is None
+    assert "revoked" in cli("list").output
+    again = CliRunner().invoke(main, ["partners", "revoke", partner_id])
+    assert again.exit_code == 1 and "No active partner" in again.output
+
+
+def test_a_cached_key_stops_working_within_the_cache_time(settings):
+    db = mongo.database(settings, "referral")
+    partners = Partners(db, cache_seconds=0.3)
+    partner, key = partners.create("Cached partner")
+    assert partners.authenticate(key) is not None
+    partners.revoke(partner["_id"])
+    time.sleep(0.4)
+    assert partners.authenticate(key) is None

@@ -1,0 +1,38 @@
+"""Read what reached Kafka, from the beginning of a topic, without a consumer group."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+
+
+def read_topic(
+    bootstrap: str,
+    topic: str,
+    until: Callable[[list[ConsumerRecord]], bool],
+    timeout: float = 30,
+) -> list[ConsumerRecord]:
+    """Every record of `topic` seen until `until(records)` holds or `timeout` passes."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        deadline = time.monotonic() + timeout
+        partitions: set[int] = set()
+        while not partitions and time.monotonic() < deadline:
+            partitions = consumer.partitions_for_topic(topic) or set()
+            time.sleep(0.1)
+        consumer.assign([TopicPartition(topic, p) for p in partitions])
+        consumer.seek_to_beginning()
+        records: list[ConsumerRecord] = []
+        while time.monotonic() < deadline and not until(records):
+            for batch in consumer.poll(timeout_ms=200).values():
+                records.extend(batch)
+        return records
+    finally:
+        consumer.close()
+
+
+def subjects_seen(records: list[ConsumerRecord]) -> set[str]:
+    return {record.key.decode() for record in records if record.key}
