@@ -28,9 +28,21 @@ class _CorrelationFilter(logging.Filter):
         return True
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (test runners swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def configure(service: str, level: str = "INFO") -> None:
     """Send every log line of this process to stderr as JSON."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.addFilter(_CorrelationFilter(service))
     handler.setFormatter(
         JsonFormatter(

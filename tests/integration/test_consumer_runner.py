@@ -102,10 +102,13 @@ def test_redelivered_events_change_the_view_once_and_poison_goes_to_dead_letters
 
     # Everything was committed after processing: a new runner of the group reads nothing.
     runner.consumer.close()
-    committed = kafka.admin(settings).list_group_offsets(group)[group]
+    admin = kafka.admin(settings)
+    committed = admin.list_group_offsets(group)[group]
+    admin.close()
     assert sum(offset.offset for offset in committed.values()) == 6
     publish(producer, topic, "s3")
     again = make_runner(settings, topic, group, view)
     run_until(again, lambda: "s3" in view.counts())
     assert view.counts() == {"s1": 1, "s2": 1, "db-blip": 1, "s3": 1}
-    again.consumer.close()
+    for client in (again.consumer, again.producer, runner.producer, producer):
+        client.close()

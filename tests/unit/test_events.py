@@ -1,16 +1,16 @@
 """The CloudEvents envelope, the catalogue and event ids."""
 
 import json
-from datetime import datetime
 import uuid
+from datetime import datetime
 
 import pytest
 
 from backbone.asyncapi import asyncapi_document
 from backbone.events.envelope import InvalidEvent, decode, encode, new_event
+from backbone.events.referral import ReferralSchema
 from backbone.ids import new_event_id
 from services.referral import domain
-from backbone.events.referral import ReferralSchema
 from tests.factories import referral
 
 

@@ -1,0 +1,93 @@
+"""The whole system started the way `make run` starts it, on free ports."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from services import NAMES
+from tests.servers import free_port
+
+BIN = Path(sys.executable).parent
+
+
+class Stack:
+    def __init__(self, var_dir: Path, log_path: Path) -> None:
+        self.var_dir = var_dir
+        self.log_path = log_path
+        self.ports = {name: free_port() for name in NAMES}
+        self.broker = f"127.0.0.1:{free_port()}"
+        self.env = os.environ | {
+            "FAMILYTIES_VAR_DIR": str(var_dir),
+            "MONGODB_URI": f"mongodb://127.0.0.1:{free_port()}/?directConnection=true",
+            "KAFKA_BOOTSTRAP_SERVERS": self.broker,
+            "LOG_LEVEL": "INFO",
+        }
+        self.env |= {f"{name.upper()}_PORT": str(port) for name, port in self.ports.items()}
+        self.process: subprocess.Popen | None = None
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start(self, timeout: float = 120) -> None:
+        self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [BIN / "familyties", "run"], env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + timeout
+        waiting = set(NAMES)
+        while waiting and time.monotonic() < deadline:
+            assert self.process.poll() is None, f"the stack exited; see {self.log_path}"
+            for name in list(waiting):
+                try:
+                    ready = requests.get(f"{self.url(name)}/readyz", timeout=2)
+                    if ready.status_code == 200 and ready.json()["status"] == "ready":
+                        waiting.discard(name)
+                except requests.RequestException:
+                    pass
+            time.sleep(0.3)
+        assert not waiting, f"not ready: {waiting}; see {self.log_path}"
+
+    def stop(self, timeout: float = 60) -> int:
+        """Ctrl-C, as a person at the terminal would; answers the exit status."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGINT)
+        status = self.process.wait(timeout)
+        self._log.close()
+        return status
+
+    def pid_of(self, process_name: str) -> int:
+        started = re.findall(rf"{process_name}\.1 started \(pid=(\d+)\)", self.log_path.read_text())
+        return int(started[-1])
+
+    def listening_ports(self) -> list[int]:
+        ports = [*self.ports.values(), int(self.broker.rsplit(":", 1)[1])]
+        ports.append(int(self.env["MONGODB_URI"].rsplit(":", 1)[1].split("/")[0]))
+        listening = []
+        for port in ports:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    listening.append(port)
+        return listening
+
+    def familyties(self, *args: str) -> str:
+        return subprocess.run(
+            [BIN / "familyties", *args], env=self.env, check=True, capture_output=True, text=True
+        ).stdout
+
+    def new_partner_key(self, name: str) -> str:
+        return self.familyties("partners", "create", name).strip().splitlines()[-1]
+
+    def pause(self, process_name: str) -> None:
+        os.kill(self.pid_of(process_name), signal.SIGSTOP)
+
+    def resume(self, process_name: str) -> None:
+        os.kill(self.pid_of(process_name), signal.SIGCONT)
