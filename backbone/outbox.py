@@ -81,7 +81,9 @@ class OutboxRelay:
             except KafkaError as error:
                 log.warning("outbox relay cannot reach the broker", extra={"error": repr(error)})
                 published = 0
-            if not published:
+            # A full batch means more are waiting; otherwise let events gather for a poll
+            # interval, so that each round trip to the database carries many of them.
+            if published < self.batch_size:
                 stop.wait(poll_seconds)
 
     def _relay_batch(self, collection: Collection) -> int:

@@ -7,19 +7,25 @@ the code cannot drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from marshmallow import Schema
 
 from backbone.events.referral import ReferralReceivedSchema
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EventType:
     name: str
     version: int
     topic: str
     data_schema: type[Schema]
     summary: str
+
+    @cached_property
+    def schema(self) -> Schema:
+        """One instance, reused: building a schema with nested ones is costly."""
+        return self.data_schema()
 
 
 def topic_of(service: str) -> str:

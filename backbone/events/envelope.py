@@ -35,6 +35,9 @@ class EnvelopeSchema(Schema):
     data = fields.Dict(required=True)
 
 
+_ENVELOPE = EnvelopeSchema()
+
+
 @dataclass(frozen=True)
 class Event:
     id: str
@@ -54,7 +57,7 @@ class Event:
 def new_event(type_name: str, source: str, subject: str, data: dict[str, Any]) -> dict:
     """A new event as a JSON-ready envelope, its data checked against the catalogue."""
     kind = event_type(type_name)
-    errors = kind.data_schema().validate(data)
+    errors = kind.schema.validate(data)
     if errors:
         raise InvalidEvent(f"{type_name} data does not match its schema: {errors}")
     return {
@@ -78,12 +81,12 @@ def decode(value: bytes) -> Event:
     """Parse and validate a message: the envelope, then the data for its type and version."""
     try:
         raw = json.loads(value)
-        envelope = EnvelopeSchema().load(raw)
+        envelope = _ENVELOPE.load(raw)
     except (ValueError, ValidationError) as error:
         raise InvalidEvent(f"not a valid CloudEvents envelope: {error}") from None
     kind = _known_type(envelope["type"], envelope["schemaversion"])
     try:
-        data = kind.data_schema().load(envelope["data"])
+        data = kind.schema.load(envelope["data"])
     except ValidationError as error:
         raise InvalidEvent(f"{kind.name} data is invalid: {error.messages}") from None
     return Event(

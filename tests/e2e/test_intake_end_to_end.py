@@ -39,9 +39,8 @@ def post(stack: Stack, partner: dict, body: dict) -> requests.Response:
 
 
 def test_a_posted_referral_reaches_kafka_as_referral_received(stack, partner):
-    bodies = {n: referral(n) for n in range(1, 6)}
     ids = {}
-    for n, body in bodies.items():
+    for body in [referral(n) for n in range(1, 6)]:
         response = post(stack, partner, body)
         assert response.status_code == 201
         ids[response.json()["id"]] = body
