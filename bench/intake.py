@@ -123,7 +123,7 @@ def main() -> None:
         json_headers = {"Content-Type": "application/json"}
         intake_headers = json_headers | {"Authorization": f"Bearer {key}"}
         intake_port, baseline_port = servers.free_port(), servers.free_port()
-        intake = gunicorn('services.referral.app:create_app()', intake_port, env, log)
+        intake = gunicorn("services.referral.app:create_app()", intake_port, env, log)
         baseline = gunicorn("bench.baseline_app:create_app()", baseline_port, env, log)
         results: dict[str, list[dict]] = {"baseline": [], "intake": [], "intake + relay": []}
         try:
@@ -220,7 +220,7 @@ figure is set against a baseline measured in the same run, against the same serv
 round after a 2 s warm-up; baseline and intake alternate for {rounds} rounds (medians
 shown).
 
-| endpoint | requests/s | vs baseline | p50 ms | p99 ms | web CPU ms/req | database CPU ms/req | statuses |
+| endpoint | req/s | vs baseline | p50 ms | p99 ms | web CPU ms/req | db CPU ms/req | statuses |
 |---|---|---|---|---|---|---|---|
 {rows}
 
