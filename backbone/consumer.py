@@ -19,7 +19,13 @@ from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
-from pymongo.errors import ConnectionFailure, DuplicateKeyError
+from pymongo.errors import (
+    ConnectionFailure,
+    DuplicateKeyError,
+    ExecutionTimeout,
+    PyMongoError,
+    WTimeoutError,
+)
 
 from backbone import logs, metrics
 from backbone.clock import now
@@ -28,7 +34,16 @@ from backbone.events.envelope import Event, InvalidEvent, decode
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Event, ClientSession], None]
-TRANSIENT = (ConnectionFailure, KafkaError)
+
+
+def is_transient(error: Exception) -> bool:
+    """Errors that say nothing about the event: retry it, never dead-letter it."""
+    if isinstance(error, ConnectionFailure | KafkaError | ExecutionTimeout | WTimeoutError):
+        return True
+    return isinstance(error, PyMongoError) and (
+        error.has_error_label("TransientTransactionError")
+        or error.has_error_label("UnknownTransactionCommitResult")
+    )
 
 
 def dead_letter_topic(group: str) -> str:
@@ -71,16 +86,16 @@ class ConsumerRunner:
                     self.process(record)
                     next_offsets[partition] = record.offset + 1
                     done += 1
-        except TRANSIENT as error:
+        except Exception as error:
+            if not is_transient(error):
+                raise
             # Read every partition again from its first unprocessed record, after a pause.
-            log.warning("event processing will be retried", extra={"error": repr(error)})
+            log.warning("event processing will be retried", extra={"error": type(error).__name__})
             for partition, offset in next_offsets.items():
                 self.consumer.seek(partition, offset)
             stop.wait(self.retry_seconds)
         if done:
-            self.consumer.commit(
-                {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in next_offsets.items()}
-            )
+            self._commit(next_offsets)
         return done
 
     def process(self, record: ConsumerRecord) -> None:
@@ -97,9 +112,9 @@ class ConsumerRunner:
                 return
             try:
                 outcome = self._apply_once(event, handler)
-            except TRANSIENT:
-                raise
             except Exception as error:
+                if is_transient(error):
+                    raise
                 self._dead_letter(record, event.type, error)
                 return
             metrics.EVENTS_CONSUMED.labels(self.group, event.type, outcome).inc()
@@ -124,14 +139,15 @@ class ConsumerRunner:
         return "processed"
 
     def _dead_letter(self, record: ConsumerRecord, event_type: str, error: Exception) -> None:
-        # The reason names the error's kind and message, never the event's data.
-        reason = f"{type(error).__name__}: {error}"[:1000]
+        # Our own InvalidEvent messages name fields, never values; a handler's exception
+        # might quote the event's data, so only its kind is kept.
+        reason = str(error) if isinstance(error, InvalidEvent) else type(error).__name__
         self.producer.send(
             dead_letter_topic(self.group),
             key=record.key,
             value=record.value,
             headers=[
-                ("familyties-error", reason.encode()),
+                ("familyties-error", reason[:1000].encode()),
                 ("familyties-original-topic", record.topic.encode()),
                 ("familyties-original-partition", str(record.partition).encode()),
                 ("familyties-original-offset", str(record.offset).encode()),
@@ -146,6 +162,16 @@ class ConsumerRunner:
                 "error_kind": type(error).__name__,
             },
         )
+
+    def _commit(self, next_offsets: dict) -> None:
+        try:
+            self.consumer.commit(
+                {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in next_offsets.items()}
+            )
+        except KafkaError as error:
+            # After a rebalance another member reads these records again: harmless,
+            # since applying an event twice changes nothing.
+            log.warning("offsets not committed", extra={"error": type(error).__name__})
 
 
 class _AlreadyProcessed(Exception):

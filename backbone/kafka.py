@@ -20,10 +20,14 @@ def producer(settings: Settings) -> KafkaProducer:
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id="familyties",
         acks="all",
+        # The broker drops the producer's own retries of a record it already has, and
+        # keeps each partition's order.
+        enable_idempotence=True,
         linger_ms=5,
-        retries=5,
         request_timeout_ms=10_000,
-        # A paused or absent broker must not block the relay for long: it retries.
+        # A record waits this long for a broker that is away before it fails; the relay
+        # waits with it rather than sending it again, so an outage makes no copies.
+        delivery_timeout_ms=settings.producer_delivery_timeout_ms,
         max_block_ms=10_000,
     )
 

@@ -19,6 +19,7 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily
+from pymongo.errors import PyMongoError
 
 disable_created_metrics()  # *_created series double the output and no dashboard uses them
 
@@ -59,19 +60,27 @@ class OutboxBacklog:
         self.count = count
 
     def collect(self):
+        try:
+            count = self.count()
+        except PyMongoError:
+            return  # the database is away: /readyz says so; the other metrics still answer
         gauge = GaugeMetricFamily(
             "familyties_outbox_backlog_events", "Events written but not yet published."
         )
-        gauge.add_metric([], self.count())
+        gauge.add_metric([], count)
         yield gauge
 
 
+def registry() -> CollectorRegistry:
+    """This process's metrics or, under PROMETHEUS_MULTIPROC_DIR, all its service's."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return REGISTRY
+    combined = CollectorRegistry()
+    multiprocess.MultiProcessCollector(combined)
+    return combined
+
+
 def exposition(extra: CollectorRegistry | None = None) -> bytes:
-    """The text of /metrics: this process's (or all processes') metrics, and `extra`."""
-    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-    else:
-        registry = REGISTRY
-    text = generate_latest(registry)
+    """The text of /metrics, with `extra` (metrics read at scrape time) appended."""
+    text = generate_latest(registry())
     return text + generate_latest(extra) if extra is not None else text

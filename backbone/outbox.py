@@ -59,16 +59,11 @@ class OutboxRelay:
     """Publishes the pending events of some collections to Kafka, oldest first."""
 
     def __init__(
-        self,
-        collections: list[Collection],
-        producer: KafkaProducer,
-        batch_size: int = 100,
-        send_timeout: float = 15.0,
+        self, collections: list[Collection], producer: KafkaProducer, batch_size: int = 100
     ) -> None:
         self.collections = collections
         self.producer = producer
         self.batch_size = batch_size
-        self.send_timeout = send_timeout
 
     def relay_once(self) -> int:
         """Publish one batch from each collection; answer how many events went out."""
@@ -94,13 +89,15 @@ class OutboxRelay:
         )
         if not documents:
             return 0
-        sent = [(doc["_id"], self._send(doc["outbox"])) for doc in documents]
-        self.producer.flush(timeout=self.send_timeout)
+        sent = [(doc["_id"], self._send(doc["_id"], doc["outbox"])) for doc in documents]
+        # Every send settles (delivered, or failed after the delivery timeout) before
+        # anything is marked or sent again: an outage delays events, it does not copy them.
+        self.producer.flush()
         published_ids = []
         for _, futures in sent:
             # Keep an aggregate's order: stop at its first event that did not go out.
             for event_id, future in futures:
-                if not _succeeded(future):
+                if not (future.is_done and future.succeeded()):
                     break
                 published_ids.append(event_id)
         if published_ids:
@@ -115,22 +112,27 @@ class OutboxRelay:
             log.warning("outbox events not yet published", extra={"count": failed})
         return len(published_ids)
 
-    def _send(self, envelopes: list[dict]) -> list[tuple[str, Any]]:
+    def _send(self, doc_id: Any, envelopes: list[dict]) -> list[tuple[str, Any]]:
+        """Send a document's events in order; none if one has a type this relay does not
+        know (a newer service wrote it during a rolling deploy): they wait for a relay
+        that does, and the other documents' events still go out."""
+        try:
+            topics = [event_type(envelope["type"]).topic for envelope in envelopes]
+        except LookupError as error:
+            metrics.EVENTS_PUBLISH_FAILED.inc(len(envelopes))
+            log.error(
+                "outbox event of unknown type", extra={"document": str(doc_id), "error": str(error)}
+            )
+            return []
         return [
             (
                 envelope["id"],
                 self.producer.send(
-                    event_type(envelope["type"]).topic,
+                    topic,
                     key=envelope["subject"].encode(),
                     value=encode(envelope),
                     headers=[("content-type", CONTENT_TYPE.encode())],
                 ),
             )
-            for envelope in envelopes
+            for topic, envelope in zip(topics, envelopes, strict=True)
         ]
-
-
-def _succeeded(future) -> bool:
-    if not future.is_done:
-        return False
-    return future.succeeded()

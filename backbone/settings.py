@@ -48,6 +48,7 @@ class Settings:
     consumer_max_poll_interval_ms: int = 10_000
     consumer_session_timeout_ms: int = 10_000
     consumer_heartbeat_interval_ms: int = 1_000
+    producer_delivery_timeout_ms: int = 300_000
     outbox_poll_seconds: float = 0.2
     outbox_batch_size: int = 100
     partner_key_cache_seconds: float = 10.0
@@ -78,6 +79,9 @@ class Settings:
             ),
             consumer_heartbeat_interval_ms=_env_int(
                 "KAFKA_HEARTBEAT_INTERVAL_MS", cls.consumer_heartbeat_interval_ms
+            ),
+            producer_delivery_timeout_ms=_env_int(
+                "KAFKA_DELIVERY_TIMEOUT_MS", cls.producer_delivery_timeout_ms
             ),
             outbox_poll_seconds=_env_float("OUTBOX_POLL_SECONDS", cls.outbox_poll_seconds),
             outbox_batch_size=_env_int("OUTBOX_BATCH_SIZE", cls.outbox_batch_size),

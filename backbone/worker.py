@@ -7,15 +7,19 @@ pause, so a broker or database outage delays work and loses none.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kafka.errors import KafkaError
+from prometheus_client import start_http_server
 from pymongo.collection import Collection
+from pymongo.database import Database
 
-from backbone import kafka
+from backbone import kafka, metrics
+from backbone.consumer import ConsumerRunner, Handler
 from backbone.kafka import ensure_topics
 from backbone.outbox import OutboxRelay
 from backbone.settings import Settings
@@ -36,6 +40,7 @@ class WorkerPlan:
 def run(plan: WorkerPlan, settings: Settings, stop: threading.Event | None = None) -> None:
     """Run the plan's tasks until SIGTERM or SIGINT (or `stop`)."""
     stop = stop or threading.Event()
+    _serve_metrics()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
@@ -72,6 +77,31 @@ def relay_task(settings: Settings, collections: Callable[[], list[Collection]]) 
             producer.close(timeout=5)
 
     return relay
+
+
+def consumer_task(
+    settings: Settings, group: str, topics: list[str], handlers: dict[str, Handler], db: Database
+) -> Task:
+    """A consumer group's runner. Its plan must also list `dead_letter_topic(group)`."""
+
+    def consume(stop: threading.Event) -> None:
+        producer = kafka.producer(settings)
+        try:
+            ConsumerRunner(
+                group, kafka.consumer(settings, group, topics), handlers, db, producer
+            ).run(stop)
+        finally:
+            producer.close(timeout=5)
+
+    return consume
+
+
+def _serve_metrics() -> None:
+    """Where a worker has no web process beside it sharing PROMETHEUS_MULTIPROC_DIR (one
+    container per process), WORKER_METRICS_PORT gives it a /metrics of its own."""
+    port = os.environ.get("WORKER_METRICS_PORT")
+    if port:
+        start_http_server(int(port), registry=metrics.registry())
 
 
 def _supervise(name: str, task: Task, stop: threading.Event) -> None:

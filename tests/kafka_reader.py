@@ -14,8 +14,10 @@ def read_topic(
     topic: str,
     until: Callable[[list[ConsumerRecord]], bool],
     timeout: float = 30,
+    settle: float = 0,
 ) -> list[ConsumerRecord]:
-    """Every record of `topic` seen until `until(records)` holds or `timeout` passes."""
+    """Every record of `topic` seen until `until(records)` holds or `timeout` passes, and
+    then for `settle` seconds more, to catch any copy that arrives late."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:
         deadline = time.monotonic() + timeout
@@ -27,6 +29,10 @@ def read_topic(
         consumer.seek_to_beginning()
         records: list[ConsumerRecord] = []
         while time.monotonic() < deadline and not until(records):
+            for batch in consumer.poll(timeout_ms=200).values():
+                records.extend(batch)
+        settled = time.monotonic() + settle
+        while time.monotonic() < settled:
             for batch in consumer.poll(timeout_ms=200).values():
                 records.extend(batch)
         return records

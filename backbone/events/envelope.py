@@ -77,12 +77,13 @@ def encode(envelope: dict) -> bytes:
     return json.dumps(envelope, separators=(",", ":"), sort_keys=True).encode()
 
 
-def decode(value: bytes) -> Event:
+def decode(value: bytes | None) -> Event:
     """Parse and validate a message: the envelope, then the data for its type and version."""
+    if not value:
+        raise InvalidEvent("the message has no value (a tombstone?)")
     try:
-        raw = json.loads(value)
-        envelope = _ENVELOPE.load(raw)
-    except (ValueError, ValidationError) as error:
+        envelope = _ENVELOPE.load(json.loads(value))
+    except (ValueError, TypeError, ValidationError) as error:
         raise InvalidEvent(f"not a valid CloudEvents envelope: {error}") from None
     kind = _known_type(envelope["type"], envelope["schemaversion"])
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from backbone.clock import today
@@ -24,9 +26,15 @@ def text(max_length: int, **kwargs) -> fields.String:
     return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
 
 
-def not_in_future(value, what: str) -> None:
+EARLIEST = date(1900, 1, 1)
+EARLIEST_REFERRAL = date(2000, 1, 1)  # historical imports reach back to 2008
+
+
+def not_in_future(value: date, what: str, earliest: date = EARLIEST) -> None:
     if value > today():
         raise ValidationError(f"{what} cannot be in the future.")
+    if value < earliest:
+        raise ValidationError(f"{what} cannot be before {earliest:%-d %B %Y}.")
 
 
 class ContactDetailsSchema(Schema):
@@ -116,7 +124,7 @@ class ConsentSchema(Schema):
 
     @validates("recorded_on")
     def recorded_already(self, value, data_key):
-        not_in_future(value, "Consent date")
+        not_in_future(value, "Consent date", EARLIEST_REFERRAL)
 
 
 class ReferralSchema(Schema):
@@ -138,7 +146,7 @@ class ReferralSchema(Schema):
 
     @validates("referred_on")
     def referred_already(self, value, data_key):
-        not_in_future(value, "Referral date")
+        not_in_future(value, "Referral date", EARLIEST_REFERRAL)
 
     @validates("needs")
     def needs_once_each(self, value, data_key):

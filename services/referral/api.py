@@ -61,7 +61,11 @@ def authenticate_and_check_body() -> None:
     if request.method == "POST":
         if request.mimetype != "application/json":
             raise Problem(415, "Unsupported media type", "Send the referral as application/json.")
-        if not isinstance(request.get_json(silent=True), dict):
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # nested deeper than any referral could be
+            body = None
+        if not isinstance(body, dict):
             raise Problem(400, "Malformed JSON", "The body must be one JSON object.")
 
 
@@ -89,8 +93,9 @@ def create_referral(referral: dict[str, Any]):
     referrals = _referrals()
     body = REFERRAL.dump(referral)
     print_ = domain.fingerprint(request.get_json())
-    duplicates = referrals.possible_duplicates(
-        domain.match_keys(body["family_member"]), domain.duplicate_window(referral["referred_on"])
+    keys = domain.match_keys(body["family_member"])
+    duplicates = domain.find_duplicates(
+        keys, referral["referred_on"], g.partner["_id"], referrals.sharing_match_keys(keys)
     )
     record = domain.referral_record(
         new_id(), g.partner, body, now(), duplicates, idempotency_key, print_

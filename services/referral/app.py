@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pymongo
 from flask import Flask
 from prometheus_client import CollectorRegistry
 
@@ -21,8 +22,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     db = mongo.database(settings, SERVICE)
     referrals = Referrals(db)
     partners = Partners(db, settings.partner_key_cache_seconds)
-    referrals.ensure_indexes()
-    partners.ensure_indexes()
+    # Under `make run` the database may still be starting: wait for it rather than fail.
+    with pymongo.timeout(60):
+        referrals.ensure_indexes()
+        partners.ensure_indexes()
 
     backlog = CollectorRegistry()
     backlog.register(metrics.OutboxBacklog(lambda: outbox.backlog([referrals.collection])))

@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -18,9 +19,11 @@ def _digest(*parts: str) -> str:
 
 
 def normalise_name(name: str) -> str:
-    """'  Jo-Anne  O'Neill ' and 'joanne oneill' match: case, accents and punctuation go."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return " ".join(re.sub(r"[^a-z ]", "", plain.casefold()).split())
+    """'  Jo-Anne  O'Néill ' and 'joanne oneill' match: case, accents and punctuation go.
+    Letters of every script stay, so 'Мария' is not '' (nor the same as 'محمد')."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    kept = "".join(c for c in decomposed if c.isalpha() or c.isspace())
+    return " ".join(kept.split())
 
 
 def normalise_phone(phone: str) -> str:
@@ -33,13 +36,36 @@ def match_keys(family_member: dict[str, Any]) -> list[str]:
     """Keys under which two referrals of the same person meet: name with date of birth,
     and telephone number. Hashed, so the index holds no readable personal data."""
     keys = []
-    if family_member.get("date_of_birth"):
-        name = normalise_name(family_member["name"])
+    name = normalise_name(family_member["name"])
+    if name and family_member.get("date_of_birth"):
         keys.append("name_dob:" + _digest(name, str(family_member["date_of_birth"])))
     phone = (family_member.get("contact") or {}).get("phone")
     if phone:
         keys.append("phone:" + _digest(normalise_phone(phone)))
     return keys
+
+
+@dataclass(frozen=True)
+class Duplicates:
+    """The referrals a new one may duplicate. A partner is told only of its own: that
+    another organisation referred the same person is itself special-category data."""
+
+    match_keys: list[str]
+    referral_ids: list[str]
+    own_referral_ids: list[str]
+
+
+def find_duplicates(
+    keys: list[str], referred_on: date, partner_id: str, candidates: list[dict[str, Any]]
+) -> Duplicates:
+    """`candidates`: referrals sharing a match key, each with partner_id and referred_on."""
+    earliest, latest = duplicate_window(referred_on)
+    within = [c for c in candidates if earliest <= c["referred_on"] <= latest]
+    return Duplicates(
+        keys,
+        [c["_id"] for c in within],
+        [c["_id"] for c in within if c["partner_id"] == partner_id],
+    )
 
 
 def duplicate_window(referred_on: date) -> tuple[str, str]:
@@ -60,7 +86,7 @@ def referral_record(
     partner: dict[str, Any],
     referral: dict[str, Any],
     received_at: datetime,
-    possible_duplicate_of: list[str],
+    duplicates: Duplicates,
     idempotency_key: str | None,
     request_fingerprint: str,
 ) -> dict[str, Any]:
@@ -74,8 +100,9 @@ def referral_record(
         "received_at": received_at,
         "referred_on": referral["referred_on"],
         "referral": referral,
-        "possible_duplicate_of": possible_duplicate_of,
-        "match_keys": match_keys(referral["family_member"]),
+        "possible_duplicate_of": duplicates.referral_ids,
+        "possible_duplicate_of_own": duplicates.own_referral_ids,
+        "match_keys": duplicates.match_keys,
         "request_fingerprint": request_fingerprint,
     }
     if idempotency_key is not None:

@@ -16,6 +16,7 @@ INTERNAL_FIELDS = {
     "match_keys": 0,
     "request_fingerprint": 0,
     "idempotency_key": 0,
+    "possible_duplicate_of": 0,
 }
 
 
@@ -56,14 +57,15 @@ class Referrals:
             )
             raise IdempotencyKeyTaken(existing) from None
 
-    def possible_duplicates(self, keys: list[str], window: tuple[str, str]) -> list[str]:
-        """Referrals of the same person, by any partner, with a referral date in `window`."""
+    def sharing_match_keys(self, keys: list[str]) -> list[dict[str, Any]]:
+        """Referrals, by any partner, under any of these match keys."""
         if not keys:
             return []
-        # The date is checked here rather than in the query: a person has few referrals,
-        # and a compound multikey range made SecantusDB scan the whole collection.
-        found = self.collection.find({"match_keys": {"$in": keys}}, {"referred_on": 1})
-        return [doc["_id"] for doc in found if window[0] <= doc["referred_on"] <= window[1]]
+        # Dates are compared by the caller: a person has few referrals, and a compound
+        # multikey range made SecantusDB scan the whole collection.
+        return list(
+            self.collection.find({"match_keys": {"$in": keys}}, {"partner_id": 1, "referred_on": 1})
+        )
 
     def for_partner(self, partner_id: str, referral_id: str) -> dict[str, Any] | None:
         return self.collection.find_one(

@@ -28,7 +28,8 @@ class ReferralSummarySchema(Schema):
     received_at = fields.AwareDateTime()
     referring_team = fields.String(attribute="referral.referrer.team")
     urgency = fields.String(attribute="referral.urgency")
-    possible_duplicate = fields.Function(lambda record: bool(record["possible_duplicate_of"]))
+    # Only this partner's own earlier referrals count here (see domain.Duplicates).
+    possible_duplicate = fields.Function(lambda record: bool(record["possible_duplicate_of_own"]))
 
 
 class ReferralCreatedSchema(ReferralSummarySchema):
@@ -55,5 +56,5 @@ class ReferralQuerySchema(Schema):
     status = fields.String(validate=one_of(v.REFERRAL_STATUSES))
     referred_from = fields.Date()
     referred_to = fields.Date()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))

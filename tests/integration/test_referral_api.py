@@ -50,7 +50,7 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_answer(client, 
 
 def test_the_same_idempotency_key_with_another_body_is_refused(client, auth, referral_db):
     headers = auth | {"Idempotency-Key": "7d1c2d4e-reuse"}
-    client.post("/v1/referrals", json=referral(), headers=headers)
+    assert client.post("/v1/referrals", json=referral(), headers=headers).status_code == 201
     response = client.post("/v1/referrals", json=referral(urgency="urgent"), headers=headers)
 
     assert response.status_code == 422
@@ -61,7 +61,7 @@ def test_the_same_idempotency_key_with_another_body_is_refused(client, auth, ref
 def test_idempotency_keys_belong_to_one_partner(referral_app, client, auth, referral_db):
     _, other_key = referral_app.extensions["partners"].create("Lanarkshire Life Coaches")
     key = {"Idempotency-Key": "shared-key-1"}
-    client.post("/v1/referrals", json=referral(), headers=auth | key)
+    assert client.post("/v1/referrals", json=referral(), headers=auth | key).status_code == 201
     other = client.post(
         "/v1/referrals", json=referral(1), headers={"Authorization": f"Bearer {other_key}"} | key
     )
@@ -107,7 +107,15 @@ def test_the_list_pages_and_filters_by_status_and_referral_date(client, auth):
 
 
 @pytest.mark.parametrize(
-    "query", ["page=0", "per_page=500", "status=lost", "referred_from=yesterday", "colour=red"]
+    "query",
+    [
+        "page=0",
+        f"page={10**20}",
+        "per_page=500",
+        "status=lost",
+        "referred_from=yesterday",
+        "colour=red",
+    ],
 )
 def test_bad_list_queries_are_refused(client, auth, query):
     response = client.get(f"/v1/referrals?{query}", headers=auth)
@@ -118,24 +126,35 @@ def test_bad_list_queries_are_refused(client, auth, query):
 
 def test_a_possible_duplicate_is_accepted_and_flagged(referral_app, client, auth, referral_db):
     first = client.post("/v1/referrals", json=referral(), headers=auth).get_json()
-    _, other_key = referral_app.extensions["partners"].create("Family contact officers")
-    # Someone else refers the same person by phone alone, spelled differently.
-    by_phone = referral(1)
-    by_phone["family_member"]["contact"]["phone"] = "+44 141 496 0123"
-    response = client.post(
-        "/v1/referrals", json=by_phone, headers={"Authorization": f"Bearer {other_key}"}
-    )
+    # The same person again, by name and date of birth, spelled differently.
+    by_name = referral(2)
+    by_name["family_member"].update(name="jordan EXAMPLE", date_of_birth="1986-04-12")
+    response = client.post("/v1/referrals", json=by_name, headers=auth)
     assert response.status_code == 201
     assert response.get_json()["possible_duplicate"] is True
     record = referral_db.referrals.find_one({"_id": response.get_json()["id"]})
     assert record["possible_duplicate_of"] == [first["id"]]
     assert record["outbox"][0]["data"]["possible_duplicate_of"] == [first["id"]]
-    # By name and date of birth, with another phone.
-    by_name = referral(2)
-    by_name["family_member"].update(name="jordan EXAMPLE", date_of_birth="1986-04-12")
-    assert client.post("/v1/referrals", json=by_name, headers=auth).get_json()[
-        "possible_duplicate"
-    ]  # fmt: skip
+    detail = client.get(f"/v1/referrals/{record['_id']}", headers=auth).get_json()
+    assert detail["possible_duplicate"] is True
+
+
+def test_another_partners_referral_is_flagged_for_casework_but_not_told_to_the_partner(
+    referral_app, client, auth, referral_db
+):
+    first = client.post("/v1/referrals", json=referral(), headers=auth).get_json()
+    _, other_key = referral_app.extensions["partners"].create("Family contact officers")
+    other = {"Authorization": f"Bearer {other_key}"}
+    by_phone = referral(1)
+    by_phone["family_member"]["contact"]["phone"] = "+44 141 496 0123"
+    response = client.post("/v1/referrals", json=by_phone, headers=other)
+
+    assert response.status_code == 201
+    assert response.get_json()["possible_duplicate"] is False  # nothing leaks between partners
+    record = referral_db.referrals.find_one({"_id": response.get_json()["id"]})
+    assert record["outbox"][0]["data"]["possible_duplicate_of"] == [first["id"]]  # casework sees
+    listed = client.get("/v1/referrals", headers=other).get_json()["items"]
+    assert [item["possible_duplicate"] for item in listed] == [False]
 
 
 def test_referrals_more_than_thirty_days_apart_are_not_duplicates(client, auth):
@@ -152,6 +171,8 @@ BAD_BODIES = {
     "unknown field": ({"favourite_colour": "blue"}, 422, "/favourite_colour"),
     "no consent": ({"consent__referral": False}, 422, "/consent/referral"),
     "future referral date": ({"referred_on": "2999-01-01"}, 422, "/referred_on"),
+    "ancient referral date": ({"referred_on": "0001-01-02"}, 422, "/referred_on"),
+    "nested beyond reason": (b"[" * 100_000 + b"]" * 100_000, 400, "/"),
 }
 
 

@@ -18,7 +18,7 @@ def referral_received_data() -> dict:
     body = ReferralSchema().dump(ReferralSchema().load(referral()))
     record = domain.referral_record(
         "r1", {"_id": "p1", "name": "P"}, body, datetime.fromisoformat("2026-01-06T10:00Z"),
-        [], None, "print",
+        domain.Duplicates([], [], []), None, "print",
     )  # fmt: skip
     return domain.referral_received_data(record)
 

@@ -6,6 +6,8 @@ from backbone.events.referral import ReferralReceivedSchema, ReferralSchema
 from services.referral import domain
 from tests.factories import referral
 
+NO_DUPLICATES = domain.Duplicates([], [], [])
+
 
 def family_member(**fields):
     return {"name": "Jordan Example", "contact": {}, **fields}
@@ -14,6 +16,16 @@ def family_member(**fields):
 def test_names_match_whatever_their_case_accents_spaces_and_punctuation():
     assert domain.normalise_name("  Jo-Anne   O'Néill ") == domain.normalise_name("joanne oneill")
     assert domain.normalise_name("Jo Anne") != domain.normalise_name("Joanne")
+
+
+def test_names_in_other_scripts_keep_their_letters():
+    assert domain.normalise_name("Мария Иванова") == "мария иванова"
+    assert domain.normalise_name("محمد") != domain.normalise_name("Мария")
+    born = {"date_of_birth": "1990-01-01"}
+    assert domain.match_keys(family_member(name="محمد", **born)) != domain.match_keys(
+        family_member(name="Мария", **born)
+    )
+    assert domain.match_keys(family_member(name="!!!", **born)) == []  # nothing to match on
 
 
 def test_phone_numbers_match_in_national_and_international_form():
@@ -48,11 +60,23 @@ def test_the_same_body_has_the_same_fingerprint_whatever_its_key_order():
     assert domain.fingerprint({"a": 1}) != domain.fingerprint({"a": 2})
 
 
+def test_duplicates_are_within_thirty_days_and_a_partner_is_told_only_of_its_own():
+    candidates = [
+        {"_id": "mine", "partner_id": "p1", "referred_on": "2026-03-10"},
+        {"_id": "theirs", "partner_id": "p2", "referred_on": "2026-04-20"},
+        {"_id": "too-old", "partner_id": "p1", "referred_on": "2026-02-01"},
+    ]
+    found = domain.find_duplicates(["k"], date(2026, 3, 31), "p1", candidates)
+    assert found.referral_ids == ["mine", "theirs"]
+    assert found.own_referral_ids == ["mine"]
+
+
 def test_a_new_record_is_received_and_carries_a_valid_referral_received():
     body = ReferralSchema().dump(ReferralSchema().load(referral()))
     received_at = datetime(2026, 1, 6, 10, 30, tzinfo=UTC)
+    duplicates = domain.Duplicates(["k"], ["r0"], [])
     record = domain.referral_record(
-        "r1", {"_id": "p1", "name": "Partner"}, body, received_at, ["r0"], "key-1", "print"
+        "r1", {"_id": "p1", "name": "Partner"}, body, received_at, duplicates, "key-1", "print"
     )
     assert record["status"] == "received"
     assert record["status_history"] == [{"status": "received", "at": received_at}]
@@ -66,6 +90,6 @@ def test_a_new_record_is_received_and_carries_a_valid_referral_received():
 def test_a_record_without_idempotency_key_has_no_such_field():
     body = ReferralSchema().dump(ReferralSchema().load(referral()))
     record = domain.referral_record(
-        "r1", {"_id": "p1", "name": "P"}, body, datetime.now(UTC), [], None, "print"
+        "r1", {"_id": "p1", "name": "P"}, body, datetime.now(UTC), NO_DUPLICATES, None, "print"
     )
     assert "idempotency_key" not in record  # the unique index is partial on its presence

@@ -37,6 +37,16 @@ def test_a_future_referral_date_is_refused():
     }
 
 
+def test_dates_before_any_plausible_record_are_refused():
+    assert errors_of(referral(referred_on="1999-12-31")) == {
+        "referred_on": ["Referral date cannot be before 1 January 2000."]
+    }
+    errors = errors_of(referral(family_member__date_of_birth="0001-01-01"))
+    assert errors["family_member"]["date_of_birth"] == [
+        "Date of birth cannot be before 1 January 1900."
+    ]
+
+
 def test_consent_to_the_referral_is_required():
     assert errors_of(referral(consent__referral=False))["consent"] == {
         "referral": ["The family member must consent to the referral before it is made."]
