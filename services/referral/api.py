@@ -92,13 +92,13 @@ def create_referral(referral: dict[str, Any]):
         )
     referrals = _referrals()
     body = REFERRAL.dump(referral)
-    print_ = domain.fingerprint(request.get_json())
+    request_print = domain.fingerprint(request.get_json())
     keys = domain.match_keys(body["family_member"])
     duplicates = domain.find_duplicates(
         keys, referral["referred_on"], g.partner["_id"], referrals.sharing_match_keys(keys)
     )
     record = domain.referral_record(
-        new_id(), g.partner, body, now(), duplicates, idempotency_key, print_
+        new_id(), g.partner, body, now(), duplicates, idempotency_key, request_print
     )
     event = new_event(
         "ReferralReceived", SOURCE, record["_id"], domain.referral_received_data(record)
@@ -106,7 +106,7 @@ def create_referral(referral: dict[str, Any]):
     try:
         referrals.add(record, event)
     except IdempotencyKeyTaken as taken:
-        if taken.existing["request_fingerprint"] != print_:
+        if taken.existing["request_fingerprint"] != request_print:
             raise Problem(
                 422,
                 "Idempotency-Key already used",

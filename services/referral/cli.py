@@ -21,8 +21,15 @@ def partners() -> None:
     """Partner organisations that post referrals."""
 
 
+def _organisation_name(_ctx, _param, value: str) -> str:
+    name = " ".join(value.split())
+    if not 1 <= len(name) <= 200:
+        raise click.BadParameter("give the organisation's name, up to 200 characters")
+    return name
+
+
 @partners.command("create")
-@click.argument("name")
+@click.argument("name", callback=_organisation_name)
 def create(name: str) -> None:
     """Add a partner and print its API key: shown this once, stored only as a hash."""
     partner, api_key = _partners().create(name)

@@ -57,3 +57,11 @@ def test_a_cached_key_stops_working_within_the_cache_time(settings):
     assert partners.authenticate(key) is not None  # answered from memory for a moment
     time.sleep(1.1)
     assert partners.authenticate(key) is None
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 201])
+def test_a_partner_needs_a_real_name_and_nothing_is_stored_without_one(cli, settings, name):
+    result = CliRunner().invoke(main, ["partners", "create", name])
+    assert result.exit_code == 2
+    assert "organisation's name" in result.output
+    assert mongo.database(settings, "referral").partners.count_documents({}) == 0
