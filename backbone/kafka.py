@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import TopicAlreadyExistsError
 
 from backbone.settings import Settings
 
@@ -55,17 +54,9 @@ def admin(settings: Settings, timeout_ms: int = 10_000) -> KafkaAdminClient:
     )
 
 
-def ensure_topics(settings: Settings, topics: list[str], wait_seconds: float = 60) -> None:
-    """Create the topics that do not exist yet, waiting for the broker to come up."""
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        try:
-            client = admin(settings)
-            break
-        except KafkaError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+def ensure_topics(settings: Settings, topics: list[str]) -> None:
+    """Create the topics that do not exist yet. Raises KafkaError if the broker is away."""
+    client = admin(settings)
     try:
         existing = set(client.list_topics())
         missing = [

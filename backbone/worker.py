@@ -82,7 +82,8 @@ def relay_task(settings: Settings, collections: Callable[[], list[Collection]]) 
 def consumer_task(
     settings: Settings, group: str, topics: list[str], handlers: dict[str, Handler], db: Database
 ) -> Task:
-    """A consumer group's runner. Its plan must also list `dead_letter_topic(group)`."""
+    """A consumer group's runner. Its plan must also list `dead_letter_topic(group)`, so
+    that the topic exists where the broker does not create topics on first use."""
 
     def consume(stop: threading.Event) -> None:
         producer = kafka.producer(settings)

@@ -15,6 +15,7 @@ from backbone import kafka, mongo
 from backbone.consumer import ConsumerRunner, dead_letter_topic
 from backbone.events.envelope import encode, new_event
 from backbone.kafka import ensure_topics
+from backbone.worker import WorkerPlan, consumer_task, run
 from tests.kafka_reader import read_topic
 from tests.unit.test_events import referral_received_data
 
@@ -114,3 +115,32 @@ def test_redelivered_events_change_the_view_once_and_poison_goes_to_dead_letters
     assert view.counts() == {"s1": 1, "s2": 1, "db-blip": 1, "s3": 1}
     for client in (again.consumer, again.producer, runner.producer, producer):
         client.close()
+
+
+def test_a_worker_plan_runs_its_consumer_and_creates_its_dead_letter_topic(settings, topic):
+    group = f"worker-{uuid.uuid4().hex[:6]}"
+    db = mongo.database(settings, "consumertest")
+    view = CountingView(db)
+    plan = WorkerPlan(
+        "test",
+        topics=[topic, dead_letter_topic(group)],
+        tasks={"consumer": consumer_task(settings, group, [topic], {"ReferralReceived": view}, db)},
+    )
+    stop = threading.Event()
+    worker = threading.Thread(target=run, args=(plan, settings, stop))
+    worker.start()
+    try:
+        producer = kafka.producer(settings)
+        publish(producer, topic, "via-worker")
+        producer.close()
+        deadline = time.monotonic() + 45
+        while "via-worker" not in view.counts() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert view.counts() == {"via-worker": 1}
+        admin = kafka.admin(settings)
+        assert dead_letter_topic(group) in admin.list_topics()
+        admin.close()
+    finally:
+        stop.set()
+        worker.join(30)
+    assert not worker.is_alive()
