@@ -48,11 +48,6 @@ class Event:
     schemaversion: int
     data: dict[str, Any]
 
-    @property
-    def key(self) -> bytes:
-        """The Kafka message key: the aggregate id, so an aggregate's events stay in order."""
-        return self.subject.encode()
-
 
 def new_event(type_name: str, source: str, subject: str, data: dict[str, Any]) -> dict:
     """A new event as a JSON-ready envelope, its data checked against the catalogue."""
