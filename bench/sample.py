@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from backbone.clock import now
-from backbone.events.envelope import new_event
-from backbone.events.referral import ReferralSchema
-from services.referral import SOURCE, domain
-from tests.factories import referral
+from tests.factories import referral, stored_referral
 
 
 def body(n: int) -> dict:
@@ -20,15 +16,4 @@ def body(n: int) -> dict:
 
 
 def stored_document() -> dict:
-    loaded = ReferralSchema().dump(ReferralSchema().load(body(1)))
-    record = domain.referral_record(
-        "template",
-        {"_id": "partner", "name": "Bench partner"},
-        loaded,
-        now(),
-        domain.Duplicates([], [], []),
-        None,
-        "x" * 64,
-    )
-    event = new_event("ReferralReceived", SOURCE, "template", domain.referral_received_data(record))
-    return {**record, "outbox": [event]}
+    return stored_referral(body(1), "template")

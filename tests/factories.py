@@ -5,7 +5,11 @@ from __future__ import annotations
 import copy
 from datetime import timedelta
 
-from backbone.clock import today
+from backbone import outbox
+from backbone.clock import now, today
+from backbone.events.envelope import new_event
+from backbone.events.referral import ReferralSchema
+from services.referral import SOURCE, domain
 
 _REFERRAL = {
     "referrer": {
@@ -62,3 +66,22 @@ def referral(n: int = 0, **changes) -> dict:
             target = target[key]
         target[leaf] = value
     return body
+
+
+def stored_referral(body: dict | None = None, referral_id: str = "r1") -> dict:
+    """The document intake stores for `body`: the record, its ReferralReceived in the outbox."""
+    schema = ReferralSchema()
+    loaded = schema.dump(schema.load(body or referral()))
+    record = domain.referral_record(
+        referral_id, {"_id": "p1", "name": "Partner"}, loaded, now(),
+        domain.Duplicates([], [], []), None, "print",
+    )  # fmt: skip
+    event = new_event(
+        "ReferralReceived", SOURCE, referral_id, domain.referral_received_data(record)
+    )
+    return outbox.with_events(record, event)
+
+
+def referral_received_data() -> dict:
+    """Valid data of a ReferralReceived event."""
+    return stored_referral()["outbox"][0]["data"]

@@ -16,8 +16,8 @@ from backbone.consumer import ConsumerRunner, dead_letter_topic
 from backbone.events.envelope import encode, new_event
 from backbone.kafka import ensure_topics
 from backbone.worker import WorkerPlan, consumer_task, run
+from tests.factories import referral_received_data
 from tests.kafka_reader import read_topic
-from tests.unit.test_events import referral_received_data
 
 
 @pytest.fixture

@@ -11,16 +11,14 @@ import time
 import uuid
 
 from backbone import kafka, mongo, outbox
-from backbone.clock import now
 from backbone.events.catalogue import topic_of
 from backbone.events.envelope import decode, new_event
 from backbone.kafka import ensure_topics
 from backbone.outbox import OutboxRelay
-from services.referral import SOURCE, domain
+from services.referral import SOURCE
 from services.referral.repository import Referrals
-from tests.factories import referral
+from tests.factories import referral, referral_received_data, stored_referral
 from tests.kafka_reader import read_topic, subjects_seen
-from tests.unit.test_events import referral_received_data
 
 TOPIC = topic_of("referral")
 
@@ -77,15 +75,7 @@ def test_relay_killed_in_the_middle_of_a_batch_loses_nothing(settings, tmp_path)
     ensure_topics(settings, [TOPIC])
     referrals = Referrals(mongo.database(settings, "referral"))
     referrals.ensure_indexes()
-    records = []
-    for n in range(1500):
-        body = referral(n + 1)
-        record = domain.referral_record(
-            str(uuid.uuid4()), {"_id": "p", "name": "P"}, body,
-            now(), domain.Duplicates([], [], []), None, "print",
-        )  # fmt: skip
-        event = new_event("ReferralReceived", SOURCE, record["_id"], referral_received_data())
-        records.append(outbox.with_events(record, event))
+    records = [stored_referral(referral(n + 1), str(uuid.uuid4())) for n in range(1500)]
     referrals.collection.insert_many(records)
     ids = {r["_id"] for r in records}
     event_ids = {r["outbox"][0]["id"] for r in records}

@@ -2,25 +2,13 @@
 
 import json
 import uuid
-from datetime import datetime
 
 import pytest
 
 from backbone.asyncapi import asyncapi_document
 from backbone.events.envelope import InvalidEvent, decode, encode, new_event
-from backbone.events.referral import ReferralSchema
 from backbone.ids import new_event_id
-from services.referral import domain
-from tests.factories import referral
-
-
-def referral_received_data() -> dict:
-    body = ReferralSchema().dump(ReferralSchema().load(referral()))
-    record = domain.referral_record(
-        "r1", {"_id": "p1", "name": "P"}, body, datetime.fromisoformat("2026-01-06T10:00Z"),
-        domain.Duplicates([], [], []), None, "print",
-    )  # fmt: skip
-    return domain.referral_received_data(record)
+from tests.factories import referral_received_data
 
 
 def test_a_new_event_has_a_cloudevents_envelope_and_round_trips():
