@@ -10,6 +10,7 @@ from flask import current_app, g, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
+from backbone.api_keys import bearer_key
 from backbone.clock import now
 from backbone.events.envelope import new_event
 from backbone.events.referral import ReferralSchema
@@ -48,8 +49,8 @@ def _referrals() -> Referrals:
 def authenticate_and_check_body() -> None:
     """Every call carries a partner's API key (`Authorization: Bearer <key>`); a POST
     carries one JSON object."""
-    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-    partner = _partners().authenticate(key.strip()) if scheme.lower() == "bearer" else None
+    key = bearer_key(request.headers.get("Authorization", ""))
+    partner = _partners().authenticate(key) if key else None
     if partner is None:
         raise Problem(
             401,

@@ -8,8 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from backbone import mongo
+from backbone.api_keys import hash_key
 from services.cli import main
-from services.referral.partners import Partners, hash_key
+from services.referral.partners import Partners
 
 
 @pytest.fixture
