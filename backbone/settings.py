@@ -51,7 +51,7 @@ class Settings:
     producer_delivery_timeout_ms: int = 300_000
     outbox_poll_seconds: float = 0.2
     outbox_batch_size: int = 100
-    partner_key_cache_seconds: float = 10.0
+    api_key_cache_seconds: float = 10.0
     log_level: str = "INFO"
 
     @classmethod
@@ -85,9 +85,7 @@ class Settings:
             ),
             outbox_poll_seconds=_env_float("OUTBOX_POLL_SECONDS", cls.outbox_poll_seconds),
             outbox_batch_size=_env_int("OUTBOX_BATCH_SIZE", cls.outbox_batch_size),
-            partner_key_cache_seconds=_env_float(
-                "PARTNER_KEY_CACHE_SECONDS", cls.partner_key_cache_seconds
-            ),
+            api_key_cache_seconds=_env_float("API_KEY_CACHE_SECONDS", cls.api_key_cache_seconds),
             log_level=_env("LOG_LEVEL", cls.log_level),
         )
 

@@ -8,12 +8,15 @@ import time
 import uuid
 from pathlib import Path
 
+from apispec.ext.marshmallow import MarshmallowPlugin, resolver
 from flask import Flask, Response, g, jsonify, request, send_from_directory
 from flask_smorest import Api
+from marshmallow import Schema
 from prometheus_client import CollectorRegistry
 
 from backbone import logs, metrics, problems
 from backbone.health import Check, readiness
+from backbone.problems import Problem
 
 log = logging.getLogger("familyties.http")
 
@@ -48,7 +51,7 @@ def create_service_app(
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="/static/swagger-ui/",
     )
-    api = Api(app)
+    api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(_schema_name)})
     problems.register(app)
     _serve_swagger_ui(app)
 
@@ -94,6 +97,24 @@ def create_service_app(
         return Response(metrics.exposition(metrics_registry), mimetype="text/plain; version=0.0.4")
 
     return app, api
+
+
+def _schema_name(schema: Schema | type[Schema]) -> str:
+    """OpenAPI names schemas after their class; a partial one (PATCH) is '...Patch'."""
+    name = resolver(schema)
+    return f"{name}Patch" if isinstance(schema, Schema) and schema.partial else name
+
+
+def require_json_object() -> None:
+    """A body that is not one JSON object is refused before any schema reads it."""
+    if request.mimetype != "application/json":
+        raise Problem(415, "Unsupported media type", "Send the body as application/json.")
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than any real document could be
+        body = None
+    if not isinstance(body, dict):
+        raise Problem(400, "Malformed JSON", "The body must be one JSON object.")
 
 
 def _serve_swagger_ui(app: Flask) -> None:

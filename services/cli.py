@@ -13,6 +13,7 @@ from backbone.asyncapi import asyncapi_document
 from backbone.settings import Settings
 from backbone.worker import run
 from services import NAMES, stack
+from services.directory.cli import directory
 from services.referral.cli import partners
 
 ASYNCAPI_PATH = Path(__file__).resolve().parent.parent / "docs" / "asyncapi.json"
@@ -24,6 +25,7 @@ def main() -> None:
 
 
 main.add_command(partners)
+main.add_command(directory)
 
 
 @main.command()

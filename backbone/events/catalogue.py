@@ -11,6 +11,7 @@ from functools import cached_property
 
 from marshmallow import Schema
 
+from backbone.events.hsds import ServiceChangedSchema
 from backbone.events.referral import ReferralReceivedSchema
 
 
@@ -43,6 +44,29 @@ CATALOGUE: dict[str, EventType] = {
             data_schema=ReferralReceivedSchema,
             summary="A partner's referral was accepted into intake. Carries what casework "
             "needs to open a case. Personal data: special category.",
+        ),
+        EventType(
+            name="ServicePublished",
+            version=1,
+            topic=topic_of("directory"),
+            data_schema=ServiceChangedSchema,
+            summary="A service was added to the directory: the service fully nested (HSDS "
+            "3.0, confidential addresses withheld) and who added it, when.",
+        ),
+        EventType(
+            name="ServiceUpdated",
+            version=1,
+            topic=topic_of("directory"),
+            data_schema=ServiceChangedSchema,
+            summary="A service, its organisation or one of its locations changed: the service "
+            "as it is now, and who changed which fields, when.",
+        ),
+        EventType(
+            name="ServiceWithdrawn",
+            version=1,
+            topic=topic_of("directory"),
+            data_schema=ServiceChangedSchema,
+            summary="A service is no longer offered: families are not to be signposted to it.",
         ),
     ]
 }

@@ -111,6 +111,27 @@ CARE_ARRANGEMENTS = {
     "looked_after": "Looked after",
 }
 
+# The local authorities each referring team covers: the Community Justice Authority areas
+# the Routes out of Prison teams were organised by.
+TEAM_LOCAL_AUTHORITIES = {
+    "GLASGOW": ["GLASGOW_CITY"],
+    "LANARKSHIRE": ["NORTH_LANARKSHIRE", "SOUTH_LANARKSHIRE"],
+    "NORTH_STRATHCLYDE": [
+        "ARGYLL_AND_BUTE",
+        "EAST_DUNBARTONSHIRE",
+        "EAST_RENFREWSHIRE",
+        "INVERCLYDE",
+        "RENFREWSHIRE",
+        "WEST_DUNBARTONSHIRE",
+    ],
+    "SOUTH_WEST_SCOTLAND": [
+        "DUMFRIES_AND_GALLOWAY",
+        "EAST_AYRSHIRE",
+        "NORTH_AYRSHIRE",
+        "SOUTH_AYRSHIRE",
+    ],
+}
+
 NEEDS = {
     "family_relationships": "Family relationships",
     "coping_with_imprisonment_or_release": "Coping with imprisonment or release",

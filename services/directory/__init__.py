@@ -1,3 +1,4 @@
-"""The agency directory: Open Referral services to signpost families to."""
+"""The agency directory: Open Referral (HSDS 3.0) services to signpost families to."""
 
 SERVICE = "directory"
+SOURCE = "/familyties/directory"

@@ -1,11 +1,48 @@
 """The directory web process: `gunicorn "services.directory.app:create_app()"`."""
 
-from flask import Flask
+from __future__ import annotations
 
+import pymongo
+from flask import Flask
+from prometheus_client import CollectorRegistry
+
+from backbone import logs, metrics, mongo, outbox
+from backbone.health import broker_check, database_check
 from backbone.settings import Settings
-from services.basic import basic_app
+from backbone.web import create_service_app
 from services.directory import SERVICE
+from services.directory.api import blp
+from services.directory.editing import Editing
+from services.directory.editors import Editors
+from services.directory.repository import Directory
+from services.directory.taxonomy import ensure_needs_taxonomy
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    return basic_app(SERVICE, "Family Ties directory", settings)
+    settings = settings or Settings.from_env()
+    logs.configure(SERVICE, settings.log_level)
+    db = mongo.database(settings, SERVICE)
+    directory = Directory(db)
+    editors = Editors(db, settings.api_key_cache_seconds)
+    # Under `make run` the database may still be starting: wait for it rather than fail.
+    with pymongo.timeout(60):
+        directory.ensure_indexes()
+        editors.ensure_indexes()
+        ensure_needs_taxonomy(directory)
+
+    backlog = CollectorRegistry()
+    backlog.register(metrics.OutboxBacklog(lambda: outbox.backlog([directory.services])))
+    app, api = create_service_app(
+        SERVICE,
+        "Family Ties directory (Open Referral HSDS 3.0)",
+        [database_check(db), broker_check(settings)],
+        backlog,
+    )
+    app.extensions["directory"] = directory
+    app.extensions["editing"] = Editing(directory)
+    app.extensions["editors"] = editors
+    api.spec.components.security_scheme(
+        "editorKey", {"type": "http", "scheme": "bearer", "description": "Directory editor key"}
+    )
+    api.register_blueprint(blp)
+    return app

@@ -1,10 +1,58 @@
-"""The directory worker process."""
+"""The directory worker: loads the seed directory on first start, and relays
+ServicePublished, ServiceUpdated and ServiceWithdrawn from the outbox to Kafka."""
 
+from __future__ import annotations
+
+import logging
+import threading
+
+import pymongo
+
+from backbone import mongo
+from backbone.events.catalogue import topic_of
 from backbone.settings import Settings
-from backbone.worker import WorkerPlan
-from services.basic import basic_plan
-from services.directory import SERVICE
+from backbone.worker import WorkerPlan, relay_task
+from services.directory import SERVICE, transfer
+from services.directory.editing import Editing
+from services.directory.repository import Directory
+from services.directory.seed import seed_services
+from services.directory.taxonomy import ensure_needs_taxonomy
+
+log = logging.getLogger(__name__)
+SEED_AUTHOR = {"id": "seed", "name": "Family Ties seed directory"}
 
 
 def plan(settings: Settings) -> WorkerPlan:
-    return basic_plan(SERVICE)
+    def directory() -> Directory:
+        return Directory(mongo.database(settings, SERVICE))
+
+    def seed(stop: threading.Event) -> None:
+        load_seed_if_empty(directory())
+        stop.wait()  # done once; the worker's other tasks carry on
+
+    return WorkerPlan(
+        SERVICE,
+        topics=[topic_of(SERVICE)],
+        tasks={
+            "seed-directory": seed,
+            "outbox-relay": relay_task(settings, lambda: [directory().services]),
+        },
+    )
+
+
+def load_seed_if_empty(directory: Directory) -> int:
+    """On an installation's first start, load the seed directory; answer how many
+    services were loaded (0 when the directory already has some)."""
+    with pymongo.timeout(60):
+        directory.ensure_indexes()
+        ensure_needs_taxonomy(directory)
+        if directory.services.estimated_document_count():
+            return 0
+    services, problems = transfer.check(
+        (("seed", record) for record in seed_services()), set(directory.terms())
+    )
+    if problems:  # a fault in the code, not in anyone's data
+        raise ValueError(f"the seed directory is invalid: {problems[0]}")
+    counts = transfer.load(Editing(directory), services, SEED_AUTHOR)
+    log.info("seed directory loaded", extra={"services": counts})
+    return counts["created"]

@@ -16,6 +16,7 @@ from backbone.events.envelope import new_event
 from backbone.events.referral import ReferralSchema
 from backbone.ids import new_id
 from backbone.problems import Problem
+from backbone.web import require_json_object
 from services.referral import SOURCE, domain
 from services.referral.partners import Partners
 from services.referral.repository import IdempotencyKeyTaken, Referrals
@@ -60,14 +61,7 @@ def authenticate_and_check_body() -> None:
         )
     g.partner = partner
     if request.method == "POST":
-        if request.mimetype != "application/json":
-            raise Problem(415, "Unsupported media type", "Send the referral as application/json.")
-        try:
-            body = request.get_json(silent=True)
-        except RecursionError:  # nested deeper than any referral could be
-            body = None
-        if not isinstance(body, dict):
-            raise Problem(400, "Malformed JSON", "The body must be one JSON object.")
+        require_json_object()
 
 
 @blp.post("")

@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     logs.configure(SERVICE, settings.log_level)
     db = mongo.database(settings, SERVICE)
     referrals = Referrals(db)
-    partners = Partners(db, settings.partner_key_cache_seconds)
+    partners = Partners(db, settings.api_key_cache_seconds)
     # Under `make run` the database may still be starting: wait for it rather than fail.
     with pymongo.timeout(60):
         referrals.ensure_indexes()

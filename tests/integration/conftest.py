@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from backbone import mongo
+from services.directory.app import create_app as create_directory_app
 from services.referral.app import create_app
 
 
@@ -30,3 +31,24 @@ def client(referral_app):
 @pytest.fixture
 def auth(partner_key) -> dict[str, str]:
     return {"Authorization": f"Bearer {partner_key}"}
+
+
+@pytest.fixture
+def directory_app(settings):
+    return create_directory_app(settings)
+
+
+@pytest.fixture
+def directory_client(directory_app):
+    return directory_app.test_client()
+
+
+@pytest.fixture
+def directory(directory_app):
+    return directory_app.extensions["directory"]
+
+
+def editor_key(app, *roles: str) -> dict[str, str]:
+    """The Authorization header of a new directory editor with these roles."""
+    _, key = app.extensions["editors"].create("Directory Editor", roles=list(roles))
+    return {"Authorization": f"Bearer {key}"}

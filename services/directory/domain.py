@@ -1,0 +1,220 @@
+"""The directory's rules, free of I/O: areas, what the public may see, nesting, search
+ranking, paging and the record of a change."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Iterable
+from typing import Any
+
+from backbone.events import vocabulary as v
+from backbone.events.hsds import NATIONAL_AREA
+
+NATIONAL = "SCOTLAND"
+_AREA_CODES = {name: code for code, name in v.LOCAL_AUTHORITIES.items()} | {NATIONAL_AREA: NATIONAL}
+# A confidential location shows the public only these: never where it is.
+PUBLIC_CONFIDENTIAL_FIELDS = ("id", "location_type", "name", "x_confidential", "x_safe_contact")
+CONFIDENTIAL_FIELDS = ("addresses", "latitude", "longitude", "transportation")
+WITHHELD = "withheld: confidential location"
+
+
+def area_codes(service_areas: Iterable[dict[str, Any]]) -> list[str]:
+    """The codes a service's areas are searched by: local authority codes, or SCOTLAND."""
+    return sorted({_AREA_CODES[area["name"]] for area in service_areas})
+
+
+def local_authorities_for(
+    local_authority: str | None = None, referring_team: str | None = None
+) -> list[str]:
+    """The local authorities a search is about: one, or those of a referring team."""
+    if local_authority:
+        return [local_authority]
+    if referring_team:
+        return list(v.TEAM_LOCAL_AUTHORITIES.get(referring_team, []))
+    return []
+
+
+def public_location(location: dict[str, Any]) -> dict[str, Any]:
+    """A location as anyone may see it: a confidential one keeps its address to itself."""
+    if not location.get("x_confidential"):
+        return location
+    return {key: location[key] for key in PUBLIC_CONFIDENTIAL_FIELDS if key in location}
+
+
+def nest(
+    service: dict[str, Any],
+    organization: dict[str, Any],
+    locations: dict[str, dict[str, Any]],
+    terms: dict[str, dict[str, Any]],
+    show_confidential: bool,
+) -> dict[str, Any]:
+    """The fully nested HSDS service, from the stored documents."""
+    nested = {key: value for key, value in service.items() if key in SERVICE_FIELDS}
+    nested["id"] = service["_id"]
+    nested["organization"] = as_hsds(organization)
+    nested["attributes"] = [
+        {**link, "taxonomy_term": as_hsds(terms[link["taxonomy_term_id"]])}
+        for link in service.get("attributes", [])
+        if link["taxonomy_term_id"] in terms
+    ]
+    links = []
+    for link in service.get("service_at_locations", []):
+        location = locations.get(link["location_id"])
+        if location is None:  # withdrawn meanwhile
+            continue
+        location = as_hsds(location)
+        links.append(
+            {
+                "id": link["id"],
+                **({"description": link["description"]} if "description" in link else {}),
+                "location": location if show_confidential else public_location(location),
+            }
+        )
+    nested["service_at_locations"] = links
+    return nested
+
+
+SERVICE_FIELDS = {
+    "name",
+    "alternate_name",
+    "description",
+    "url",
+    "email",
+    "status",
+    "application_process",
+    "fees_description",
+    "eligibility_description",
+    "minimum_age",
+    "maximum_age",
+    "alert",
+    "phones",
+    "schedules",
+    "contacts",
+    "service_areas",
+    "last_modified",
+}
+
+
+def as_hsds(document: dict[str, Any]) -> dict[str, Any]:
+    """A stored document in HSDS form: `_id` is `id`, bookkeeping left out."""
+    shown = {k: val for k, val in document.items() if not k.startswith("_") and k not in INTERNAL}
+    return {"id": document["_id"], **shown}
+
+
+INTERNAL = {"outbox", "version", "search_text", "area_codes", "withdrawn_at", "created_at"}
+
+
+# ---- search ---------------------------------------------------------------------------
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words without accents: 'Cruse Bereavement' -> ['cruse', 'bereavement']."""
+    plain = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return re.findall(r"[^\W_]+", plain)
+
+
+def search_text(service: dict[str, Any], organization_name: str) -> str:
+    """What a search reads of a service besides its needs: names and description."""
+    return (
+        " ".join([service["name"], service.get("alternate_name", ""), organization_name])
+        + "\n"
+        + service.get("description", "")
+    )
+
+
+def rank(
+    candidates: list[dict[str, Any]],
+    query: str,
+    local_authorities: list[str],
+    term_names: dict[str, str],
+) -> list[str]:
+    """The ids of the candidates that match every word of `query`, best first.
+
+    A word matches the start of a word in the service's names (worth 3), its needs (2)
+    or its description (1). Services for the family's own local authority come before
+    national ones, whatever their score.
+    """
+    wanted = words(query)
+    scored = []
+    for service in candidates:
+        names_text, _, description = service.get("search_text", "").partition("\n")
+        places = [
+            (3, set(words(names_text))),
+            (2, set(words(" ".join(term_names.get(a["taxonomy_term_id"], "")
+                                   for a in service.get("attributes", []))))),
+            (1, set(words(description))),
+        ]  # fmt: skip
+        score = 0
+        for word in wanted:
+            best = max((weight for weight, found in places if _matches(word, found)), default=0)
+            if best == 0:
+                break
+            score += best
+        else:
+            local = bool(set(service.get("area_codes", [])) & set(local_authorities))
+            scored.append((not local, -score, service["name"].casefold(), service["_id"]))
+    return [key[-1] for key in sorted(scored)]
+
+
+def matches(query: str, text: str) -> bool:
+    """Whether every word of `query` starts a word of `text`."""
+    found = set(words(text))
+    return all(_matches(word, found) for word in words(query))
+
+
+def _matches(word: str, found: set[str]) -> bool:
+    return any(candidate.startswith(word) for candidate in found)
+
+
+# ---- paging ---------------------------------------------------------------------------
+
+
+def page_envelope(
+    contents: list[dict[str, Any]], total: int, page: int, per_page: int
+) -> dict[str, Any]:
+    """The HSDS page: where this page sits among all, and its contents."""
+    total_pages = math.ceil(total / per_page)
+    return {
+        "total_items": total,
+        "total_pages": total_pages,
+        "page_number": page,
+        "size": len(contents),
+        "first_page": page == 1,
+        "last_page": page >= total_pages,
+        "empty": not contents,
+        "contents": contents,
+    }
+
+
+# ---- changes --------------------------------------------------------------------------
+
+
+def field_changes(
+    before: dict[str, Any], after: dict[str, Any], confidential: bool = False
+) -> list[dict[str, str]]:
+    """Each field that differs, with its values before and after as JSON text. A
+    confidential location's address fields are recorded as changed, their values withheld."""
+    changes = []
+    for name in sorted(set(before) | set(after)):
+        old, new = before.get(name), after.get(name)
+        if old == new:
+            continue
+        hidden = confidential and name in CONFIDENTIAL_FIELDS
+        changes.append(
+            {
+                "field_name": name,
+                "previous_value": WITHHELD if hidden else _as_text(old),
+                "replacement_value": WITHHELD if hidden else _as_text(new),
+            }
+        )
+    return changes
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)

@@ -1,0 +1,29 @@
+"""Directory editors and their API keys. Roles are checked on the server for every write.
+
+- editor: adds, changes and withdraws organisations, services and locations;
+- safeguarding: sees and changes the addresses of confidential locations (refuges).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo.database import Database
+
+from backbone.api_keys import KeyHolders
+
+KEY_PREFIX = "fte_"
+ROLES = {
+    "editor": "Adds, changes and withdraws organisations, services and locations.",
+    "safeguarding": "Sees and changes the addresses of confidential locations.",
+}
+
+
+class Editors(KeyHolders):
+    def __init__(self, db: Database, cache_seconds: float = 0) -> None:
+        super().__init__(db["editors"], KEY_PREFIX, cache_seconds)
+
+
+def author(editor: dict[str, Any]) -> dict[str, str]:
+    """How a change records who made it."""
+    return {"id": editor["_id"], "name": editor["name"]}

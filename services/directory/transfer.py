@@ -1,0 +1,186 @@
+"""Import and export of HSDS data: fully nested services, as a JSON array (or an HSDS
+page with `contents`) or as ndjson, one service per line.
+
+An import is checked whole before anything is written: a file with one bad record loads
+nothing, and every bad record is reported. Loading goes through the same changes as the
+write API, so each service gets its metadata and its event.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from marshmallow import ValidationError
+
+from backbone.events.hsds import NestedServiceSchema
+from backbone.problems import field_errors
+from services.directory.editing import Editing
+from services.directory.repository import Directory
+
+NESTED = NestedServiceSchema()
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    where: str  # "line 3" or "record 3"
+    pointer: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.pointer}: {self.detail}"
+
+
+class ImportRejected(Exception):
+    def __init__(self, problems: list[BadRecord]) -> None:
+        super().__init__(f"{len(problems)} problems")
+        self.problems = problems
+
+
+def read_records(path: Path) -> Iterator[tuple[str, Any]]:
+    """(where, parsed record) for each record of a .json or .ndjson file."""
+    with path.open(encoding="utf-8") as file:
+        if path.suffix == ".ndjson":
+            for number, line in enumerate(file, start=1):
+                if line.strip():
+                    yield f"line {number}", _parse(line, f"line {number}")
+            return
+        document = _parse(file.read(), "the file")
+    if isinstance(document, dict) and isinstance(document.get("contents"), list):
+        document = document["contents"]
+    if not isinstance(document, list):
+        raise ImportRejected([BadRecord("the file", "/", "Expected a JSON array of services.")])
+    for number, record in enumerate(document, start=1):
+        yield f"record {number}", record
+
+
+def _parse(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise ImportRejected([BadRecord(where, "/", f"Not JSON: {error}")]) from None
+
+
+def check(
+    records: Iterable[tuple[str, Any]], term_ids: set[str]
+) -> tuple[list[dict[str, Any]], list[BadRecord]]:
+    """The valid services, and a problem for each fault in each invalid one."""
+    services, problems = [], []
+    seen: set[str] = set()
+    for where, record in records:
+        if not isinstance(record, dict):
+            problems.append(BadRecord(where, "/", "Expected a JSON object (a service)."))
+            continue
+        try:
+            service = NESTED.load(record)
+        except ValidationError as error:
+            problems += [BadRecord(where, e["pointer"], e["detail"]) for e in field_errors(
+                error.messages)]  # fmt: skip
+            continue
+        faults = _reference_faults(service, term_ids, seen)
+        problems += [BadRecord(where, pointer, detail) for pointer, detail in faults]
+        if not faults:
+            services.append(service)
+    return services, problems
+
+
+def _reference_faults(
+    service: dict[str, Any], term_ids: set[str], seen: set[str]
+) -> list[tuple[str, str]]:
+    faults = []
+    if "id" not in service:
+        faults.append(("/id", "An imported service needs its id."))
+    elif service["id"] in seen:
+        faults.append(("/id", "This id is given to another service in the file too."))
+    else:
+        seen.add(service["id"])
+    if "id" not in service["organization"]:
+        faults.append(("/organization/id", "An imported organisation needs its id."))
+    for i, attribute in enumerate(service.get("attributes", [])):
+        if attribute["taxonomy_term_id"] not in term_ids:
+            faults.append((f"/attributes/{i}/taxonomy_term_id", "No taxonomy term has this id."))
+    for i, link in enumerate(service.get("service_at_locations", [])):
+        if "id" not in link["location"]:
+            faults.append(
+                (f"/service_at_locations/{i}/location/id", "An imported location needs its id.")
+            )
+    return faults
+
+
+def load(
+    editing: Editing,
+    services: list[dict[str, Any]],
+    author: dict[str, str],
+    progress: Callable[[int], None] = lambda _: None,
+) -> dict[str, int]:
+    """Create or update each organisation, location and service; count what changed."""
+    directory = editing.directory
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    done: set[str] = set()
+    for service in services:
+        _upsert(editing, directory.organizations, "organization", service["organization"],
+                author, done)  # fmt: skip
+        for link in service.get("service_at_locations", []):
+            _upsert(editing, directory.locations, "location", link["location"], author, done)
+        body = _write_form(service)
+        if directory.services.count_documents({"_id": service["id"]}):
+            changed = editing.update_service(service["id"], body, author)
+            counts["updated" if changed else "unchanged"] += 1
+        else:
+            editing.create_service(body, author, service_id=service["id"])
+            counts["created"] += 1
+        progress(1)
+    return counts
+
+
+def _upsert(editing: Editing, collection, kind: str, body: dict, author: dict, done: set) -> None:
+    """Create or update an organisation or location once per import."""
+    if body["id"] in done:
+        return
+    done.add(body["id"])
+    fields = {k: val for k, val in body.items() if k != "id"}
+    if collection.count_documents({"_id": body["id"]}):
+        getattr(editing, f"update_{kind}")(body["id"], fields, author)
+    else:
+        getattr(editing, f"create_{kind}")(body, author)
+
+
+def _write_form(service: dict[str, Any]) -> dict[str, Any]:
+    """A nested service as the write API takes it: organisation and locations by id."""
+    body = {
+        k: val
+        for k, val in service.items()
+        if k not in ("id", "organization", "service_at_locations", "last_modified")
+    }
+    body["organization_id"] = service["organization"]["id"]
+    body["attributes"] = [
+        {k: val for k, val in a.items() if k != "taxonomy_term"}
+        for a in service.get("attributes", [])
+    ]
+    body["service_at_locations"] = [
+        {
+            **({"id": link["id"]} if "id" in link else {}),
+            **({"description": link["description"]} if "description" in link else {}),
+            "location_id": link["location"]["id"],
+        }
+        for link in service.get("service_at_locations", [])
+    ]
+    return body
+
+
+def export(directory: Directory, out: TextIO, ndjson: bool, include_confidential: bool) -> int:
+    """Write every service not withdrawn, fully nested; answer how many."""
+    written = 0
+    services = directory.stream({"withdrawn_at": None}, include_confidential)
+    if not ndjson:
+        out.write("[\n")
+    for service in services:
+        text = json.dumps(NESTED.dump(service), ensure_ascii=False, sort_keys=True)
+        out.write(text + "\n" if ndjson else ("," if written else "") + text + "\n")
+        written += 1
+    if not ndjson:
+        out.write("]\n")
+    return written
