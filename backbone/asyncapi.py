@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow import MarshmallowPlugin, resolver
 
 from backbone.events.catalogue import CATALOGUE
 from backbone.events.envelope import CONTENT_TYPE, EnvelopeSchema
@@ -22,8 +22,10 @@ def asyncapi_document() -> dict[str, Any]:
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     for kind in CATALOGUE.values():
-        data_name = f"{kind.name}Data"
-        spec.components.schema(data_name, schema=kind.data_schema)
+        # Event types may share a data schema (ServicePublished, ServiceUpdated, ...).
+        data_name = resolver(kind.data_schema)
+        if data_name not in spec.components.schemas:
+            spec.components.schema(data_name, schema=kind.data_schema)
         messages[kind.name] = {
             "name": kind.name,
             "title": f"{kind.name} (schema version {kind.version})",

@@ -54,5 +54,11 @@ def configure(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # kafka-python logs connection chatter at INFO; its warnings still come through.
-    logging.getLogger("kafka").setLevel(logging.WARNING)
+    # kafka-python logs connection chatter at INFO, and pymongo's DEBUG lines carry whole
+    # commands and replies, documents included: even at LOG_LEVEL=DEBUG, only their
+    # warnings come through.
+    for library in LIBRARIES_WITH_DATA_IN_DEBUG:
+        logging.getLogger(library).setLevel(logging.WARNING)
+
+
+LIBRARIES_WITH_DATA_IN_DEBUG = ("kafka", "pymongo")

@@ -1,0 +1,297 @@
+"""Editors change the directory over HTTP: roles are checked, each change is recorded
+(HSDS metadata) and announced through the outbox, and bad input changes nothing."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from backbone import logs, outbox
+from backbone.events.envelope import decode, encode
+from services.directory.taxonomy import need_term_id
+from tests.integration.conftest import editor_key
+
+REFUGE_STREET = "99 Hidden Wynd"
+REFUGE_POSTCODE = "G4 0ZZ"
+
+
+@pytest.fixture
+def editor(directory_app):
+    return editor_key(directory_app, "editor")
+
+
+@pytest.fixture
+def safeguarding_editor(directory_app):
+    return editor_key(directory_app, "editor", "safeguarding")
+
+
+def organization(client, headers, name="Inverclyde Family Support") -> str:
+    response = client.post(
+        "/organizations",
+        json={"name": name, "description": "Support for families in Inverclyde."},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def service_body(org_id: str, **changes) -> dict:
+    return {
+        "organization_id": org_id,
+        "name": "Family drop-in, Greenock",
+        "description": "A weekly drop-in for families with a relative in prison.",
+        "phones": [{"number": "01632 960123"}],
+        "service_areas": [{"name": "Inverclyde"}],
+        "attributes": [{"taxonomy_term_id": need_term_id("family_relationships")}],
+        **changes,
+    }
+
+
+def create_service(client, headers, **changes) -> dict:
+    org_id = organization(client, headers)
+    response = client.post("/services", json=service_body(org_id, **changes), headers=headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def events_of(directory, service_id: str) -> list[dict]:
+    return directory.services.find_one({"_id": service_id})["outbox"]
+
+
+def counts(directory) -> tuple[int, ...]:
+    return (
+        directory.services.count_documents({}),
+        directory.organizations.count_documents({}),
+        directory.locations.count_documents({}),
+        directory.metadata.count_documents({}),
+        outbox.backlog([directory.services]),
+    )
+
+
+def test_a_new_service_is_published_with_who_added_it_and_when(directory_client, directory,
+                                                               editor):  # fmt: skip
+    service = create_service(directory_client, editor)
+
+    assert service["organization"]["name"] == "Inverclyde Family Support"
+    assert service["attributes"][0]["taxonomy_term"]["name"] == "Family relationships"
+    assert service["phones"][0]["id"]  # every nested object gets an HSDS id
+    [event] = events_of(directory, service["id"])
+    assert (event["type"], event["subject"]) == ("ServicePublished", service["id"])
+    change = event["data"]["change"]
+    assert change["action"] == "create"
+    assert change["by"]["name"] == "Directory Editor"
+    assert change["at"] == service["last_modified"]
+    assert event["data"]["service"]["name"] == "Family drop-in, Greenock"
+    decode(encode(event))  # it passes the catalogue's checks, as a consumer will run them
+
+
+def test_an_update_records_each_field_before_and_after(directory_client, directory, editor):
+    service = create_service(directory_client, editor)
+    response = directory_client.patch(
+        f"/services/{service['id']}",
+        json={"name": "Family drop-in, Port Glasgow", "email": "dropin@example.org"},
+        headers=editor,
+    )
+    assert response.status_code == 200
+    assert response.get_json()["name"] == "Family drop-in, Port Glasgow"
+
+    history = directory_client.get(
+        f"/metadata?resource_id={service['id']}", headers=editor
+    ).get_json()
+    assert [(m["last_action_type"], m["field_name"]) for m in history] == [
+        ("create", ""),
+        ("update", "email"),
+        ("update", "name"),
+    ]
+    name_change = history[2]
+    assert name_change["previous_value"] == "Family drop-in, Greenock"
+    assert name_change["replacement_value"] == "Family drop-in, Port Glasgow"
+    assert name_change["updated_by"] == history[0]["updated_by"]
+    published, updated = events_of(directory, service["id"])
+    assert updated["type"] == "ServiceUpdated"
+    assert [f["field_name"] for f in updated["data"]["change"]["fields_changed"]] == [
+        "email",
+        "name",
+    ]
+
+
+def test_an_update_that_changes_nothing_records_and_announces_nothing(
+    directory_client, directory, editor
+):
+    service = create_service(directory_client, editor)
+    before = counts(directory)
+    response = directory_client.patch(
+        f"/services/{service['id']}", json={"name": service["name"]}, headers=editor
+    )
+    assert response.status_code == 200
+    assert counts(directory) == before
+
+
+def test_a_withdrawn_service_leaves_the_lists_and_is_announced(directory_client, directory,
+                                                               editor):  # fmt: skip
+    service = create_service(directory_client, editor)
+    response = directory_client.delete(f"/services/{service['id']}", headers=editor)
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "inactive"
+    assert directory_client.get("/services").get_json()["total_items"] == 0
+    assert events_of(directory, service["id"])[-1]["type"] == "ServiceWithdrawn"
+
+
+def test_changing_an_organisation_announces_each_of_its_services(directory_client, directory,
+                                                                 editor):  # fmt: skip
+    service = create_service(directory_client, editor)
+    org_id = service["organization"]["id"]
+    response = directory_client.patch(
+        f"/organizations/{org_id}", json={"name": "Inverclyde Families Together"}, headers=editor
+    )
+    assert response.status_code == 200
+    event = events_of(directory, service["id"])[-1]
+    assert event["type"] == "ServiceUpdated"
+    assert event["data"]["service"]["organization"]["name"] == "Inverclyde Families Together"
+    assert event["data"]["change"]["resource_type"] == "organization"
+    # the new name is searchable at once
+    found = directory_client.get("/services?search=together").get_json()
+    assert [s["id"] for s in found["contents"]] == [service["id"]]
+
+    directory_client.delete(f"/organizations/{org_id}", headers=editor)
+    assert events_of(directory, service["id"])[-1]["type"] == "ServiceWithdrawn"
+    assert directory_client.get(f"/services/{service['id']}").get_json()["status"] == "inactive"
+
+
+def test_a_withdrawn_location_leaves_the_services_offered_there(directory_client, directory,
+                                                                editor):  # fmt: skip
+    location = directory_client.post(
+        "/locations", json={"name": "Greenock community centre"}, headers=editor
+    ).get_json()
+    service = create_service(
+        directory_client, editor, service_at_locations=[{"location_id": location["id"]}]
+    )
+    assert service["service_at_locations"][0]["location"]["name"] == "Greenock community centre"
+
+    assert (
+        directory_client.delete(f"/locations/{location['id']}", headers=editor).status_code == 200
+    )
+    after = directory_client.get(f"/services/{service['id']}").get_json()
+    assert after["service_at_locations"] == []
+    assert events_of(directory, service["id"])[-1]["type"] == "ServiceUpdated"
+
+
+def test_writes_need_an_editor(directory_client, directory, directory_app):
+    org_id = organization(directory_client, editor_key(directory_app, "editor"))
+    before = counts(directory)
+    body = service_body(org_id)
+
+    assert directory_client.post("/services", json=body).status_code == 401
+    bad_key = {"Authorization": "Bearer fte_not-a-key"}
+    assert directory_client.post("/services", json=body, headers=bad_key).status_code == 401
+    reader = editor_key(directory_app, "safeguarding")  # may see addresses, not change things
+    response = directory_client.post("/services", json=body, headers=reader)
+    assert response.status_code == 403
+    assert "editor" in response.get_json()["detail"]
+    assert directory_client.get(f"/metadata?resource_id={org_id}").status_code == 401
+    assert counts(directory) == before
+
+
+def test_a_revoked_editor_is_refused(directory_client, directory_app):
+    editors = directory_app.extensions["editors"]
+    editor, key = editors.create("Leaving Editor", roles=["editor"])
+    editors.revoke(editor["_id"])
+    response = directory_client.post(
+        "/organizations",
+        json={"name": "X", "description": "Y"},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("changes", "pointer"),
+    [
+        ({"attributes": [{"taxonomy_term_id": "no-such-need"}]}, "/attributes/0/taxonomy_term_id"),
+        ({"organization_id": "no-such-org"}, "/organization_id"),
+        ({"service_at_locations": [{"location_id": "nowhere"}]},
+         "/service_at_locations/0/location_id"),
+        ({"service_areas": [{"name": "Atlantis"}]}, "/service_areas/0/name"),
+        ({"phones": [{"number": "call me"}]}, "/phones/0/number"),
+        ({"status": "open"}, "/status"),
+        ({"name": ""}, "/name"),
+        ({"colour": "blue"}, "/colour"),
+        ({"schedules": [{"opens_at": "25:00"}]}, "/schedules/0/opens_at"),
+    ],
+)  # fmt: skip
+def test_a_bad_service_is_refused_with_the_field_and_why_and_nothing_changes(
+    directory_client, directory, editor, changes, pointer
+):
+    org_id = organization(directory_client, editor)
+    before = counts(directory)
+    response = directory_client.post("/services", json=service_body(org_id, **changes),
+                                     headers=editor)  # fmt: skip
+    assert response.status_code == 422
+    assert [e["pointer"] for e in response.get_json()["errors"]] == [pointer]
+    assert counts(directory) == before
+
+
+def test_a_body_that_is_not_one_json_object_is_refused(directory_client, directory, editor):
+    before = counts(directory)
+    send = directory_client.post
+    assert send("/organizations", data="{", headers=editor,
+                content_type="application/json").status_code == 400  # fmt: skip
+    assert send("/organizations", json=[1], headers=editor).status_code == 400
+    assert send("/organizations", data="name=x", headers=editor).status_code == 415
+    assert directory_client.patch("/services/nope", json={}, headers=editor).status_code == 404
+    assert counts(directory) == before
+
+
+def test_a_confidential_address_is_in_no_public_answer_no_event_and_no_log(
+    directory_client, directory, directory_app, editor, safeguarding_editor, caplog
+):
+    logs.configure("directory", "DEBUG")  # as a service runs with LOG_LEVEL=DEBUG
+    caplog.set_level(logging.DEBUG)
+    refuge = {
+        "name": "Refuge, Inverclyde",
+        "x_confidential": True,
+        "x_safe_contact": "Through the domestic abuse helpline.",
+        "latitude": 55.95,
+        "longitude": -4.76,
+        "addresses": [{"address_1": REFUGE_STREET, "city": "Glasgow",
+                       "postal_code": REFUGE_POSTCODE}],
+    }  # fmt: skip
+    # an editor without the safeguarding role may not handle a refuge's address
+    assert directory_client.post("/locations", json=refuge, headers=editor).status_code == 403
+    location = directory_client.post("/locations", json=refuge, headers=safeguarding_editor)
+    assert location.status_code == 201
+    location_id = location.get_json()["id"]
+    service = create_service(
+        directory_client, editor, service_at_locations=[{"location_id": location_id}]
+    )
+    moved = {"addresses": [{"address_1": "1 Other Close", "city": "Glasgow",
+                            "postal_code": "G5 9ZZ"}]}  # fmt: skip
+    assert directory_client.patch(f"/locations/{location_id}", json=moved,
+                                  headers=editor).status_code == 403  # fmt: skip
+    assert directory_client.patch(f"/locations/{location_id}", json=moved,
+                                  headers=safeguarding_editor).status_code == 200  # fmt: skip
+
+    public = [
+        directory_client.get(f"/services/{service['id']}").data,
+        directory_client.get("/services").data,
+        directory_client.get("/services?format=ndjson").data,
+        directory_client.get(f"/locations/{location_id}").data,
+        directory_client.get(f"/services/{service['id']}", headers=editor).data,
+    ]
+    events = json.dumps(events_of(directory, service["id"]))
+    history = json.dumps(list(directory.metadata.find({"resource_id": location_id})), default=str)
+    for secret in [REFUGE_STREET, REFUGE_POSTCODE, "1 Other Close", "G5 9ZZ", "55.95", "-4.76"]:
+        for answer in public:
+            assert secret.encode() not in answer
+        assert secret not in events
+        assert secret not in history
+        assert secret not in caplog.text
+    nested = json.loads(public[0])["service_at_locations"][0]["location"]
+    assert nested["x_safe_contact"] == "Through the domestic abuse helpline."
+
+    # the safeguarding role sees where it is
+    seen = directory_client.get(f"/services/{service['id']}", headers=safeguarding_editor)
+    address = seen.get_json()["service_at_locations"][0]["location"]["addresses"][0]
+    assert address["address_1"] == "1 Other Close"
