@@ -110,7 +110,7 @@ def test_an_update_records_each_field_before_and_after(directory_client, directo
     assert name_change["replacement_value"] == "Family drop-in, Port Glasgow"
     assert name_change["updated_by"] == history[0]["updated_by"]
     published, updated = events_of(directory, service["id"])
-    assert updated["type"] == "ServiceUpdated"
+    assert (published["type"], updated["type"]) == ("ServicePublished", "ServiceUpdated")
     assert [f["field_name"] for f in updated["data"]["change"]["fields_changed"]] == [
         "email",
         "name",
