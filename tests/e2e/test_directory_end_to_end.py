@@ -1,0 +1,81 @@
+"""The directory as `make run` starts it: the seed directory is loaded on first start,
+and an editor's change over HTTP reaches Kafka with who made it and when."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+import pytest
+import requests
+
+from backbone.events.catalogue import topic_of
+from backbone.events.envelope import decode
+from services.directory.seed import REFUGES, seed_services
+from tests.e2e.stack import Stack
+from tests.kafka_reader import read_topic
+
+pytestmark = pytest.mark.e2e
+TOPIC = topic_of("directory")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    stack = Stack(tmp_path_factory.mktemp("var"), tmp_path_factory.mktemp("logs") / "stack.log")
+    stack.start()
+    yield stack
+    stack.stop()
+
+
+def seeded_total(stack: Stack, timeout: float = 60) -> int:
+    deadline = time.monotonic() + timeout
+    expected = len(seed_services())
+    while time.monotonic() < deadline:
+        total = requests.get(f"{stack.url('directory')}/services", timeout=5).json()
+        if total["total_items"] == expected:
+            return expected
+        time.sleep(0.5)
+    raise AssertionError(f"the seed directory was not loaded; see {stack.log_path}")
+
+
+def test_an_editors_change_reaches_kafka_with_its_author_and_time(stack):
+    seeded_total(stack)
+    key = stack.familyties("directory", "editors", "create", "Directory Editor", "--role",
+                           "editor").strip().splitlines()[-1]  # fmt: skip
+    directory = stack.url("directory")
+    [service] = requests.get(f"{directory}/services", params={"search": "mediation"},
+                             timeout=5).json()["contents"]  # fmt: skip
+
+    response = requests.patch(
+        f"{directory}/services/{service['id']}",
+        json={"description": "Now also in Greenock on Thursdays."},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    changed = response.json()
+
+    seed_ids = {s["id"] for s in seed_services()}
+
+    def published(records) -> set[str]:
+        return {r.key.decode() for r in records if b'"ServicePublished"' in r.value}
+
+    def all_arrived(records) -> bool:
+        updated = any(r.key.decode() == service["id"] and b'"ServiceUpdated"' in r.value
+                      for r in records)  # fmt: skip
+        return updated and published(records) == seed_ids
+
+    records = read_topic(stack.broker, TOPIC, all_arrived, 90)
+    events = [decode(r.value) for r in records if r.key.decode() == service["id"]]
+    assert [e.type for e in events] == ["ServicePublished", "ServiceUpdated"]
+    change = events[1].data["change"]
+    assert change["by"]["name"] == "Directory Editor"
+    assert change["at"] == datetime.fromisoformat(changed["last_modified"])
+    assert change["fields_changed"][0]["replacement_value"] == "Now also in Greenock on Thursdays."
+    assert events[1].data["service"]["description"] == "Now also in Greenock on Thursdays."
+
+    # every seed service was announced, and no refuge's address went with it
+    assert published(records) == seed_ids
+    everything = b"".join(r.value for r in records)
+    for _, street, _, postcode in REFUGES.values():
+        assert street.encode() not in everything and postcode.encode() not in everything

@@ -1,0 +1,154 @@
+"""The directory's rules and its seed data, without I/O."""
+
+from __future__ import annotations
+
+import re
+
+from backbone.events import vocabulary as v
+from backbone.events.hsds import NestedServiceSchema
+from services.directory import domain
+from services.directory.seed import seed_services
+from services.directory.taxonomy import need_term_id, needs_taxonomy
+
+
+def candidate(name, description="", areas=("SCOTLAND",), needs=()):
+    return {
+        "_id": name,
+        "name": name,
+        "search_text": f"{name}\n{description}",
+        "area_codes": list(areas),
+        "attributes": [{"taxonomy_term_id": need_term_id(n)} for n in needs],
+    }
+
+
+TERM_NAMES = {need_term_id(code): name for code, name in v.NEEDS.items()}
+
+
+def test_local_services_come_before_national_ones_whatever_their_score():
+    ranked = domain.rank(
+        [
+            candidate("Bereavement helpline", "bereavement support", needs=["bereavement"]),
+            candidate("Drop-in", "after a bereavement", areas=["INVERCLYDE"]),
+        ],
+        "bereavement",
+        ["INVERCLYDE"],
+        TERM_NAMES,
+    )
+    assert ranked == ["Drop-in", "Bereavement helpline"]
+
+
+def test_a_word_in_the_name_outranks_one_in_the_needs_which_outranks_the_description():
+    ranked = domain.rank(
+        [
+            candidate("Advice line", "housing advice"),
+            candidate("Welfare rights", needs=["housing"]),
+            candidate("Housing options"),
+        ],
+        "housing",
+        [],
+        TERM_NAMES,
+    )
+    assert ranked == ["Housing options", "Welfare rights", "Advice line"]
+
+
+def test_every_word_must_start_a_word_somewhere_accents_and_case_aside():
+    services = [candidate("Café Counselling", "for families"), candidate("Counselling")]
+    assert domain.rank(services, "CAFE couns", [], TERM_NAMES) == ["Café Counselling"]
+    assert domain.rank(services, "ounselling", [], TERM_NAMES) == []
+    assert domain.rank(services, "", [], TERM_NAMES) == ["Café Counselling", "Counselling"]
+
+
+def test_a_referring_team_means_its_local_authorities():
+    assert domain.local_authorities_for(referring_team="LANARKSHIRE") == [
+        "NORTH_LANARKSHIRE",
+        "SOUTH_LANARKSHIRE",
+    ]
+    assert domain.local_authorities_for(local_authority="INVERCLYDE") == ["INVERCLYDE"]
+    assert domain.local_authorities_for() == []
+
+
+def test_service_areas_are_searched_by_code():
+    areas = [{"name": "Inverclyde"}, {"name": "Scotland"}, {"name": "Inverclyde"}]
+    assert domain.area_codes(areas) == ["INVERCLYDE", "SCOTLAND"]
+
+
+def test_a_confidential_location_shows_only_how_to_make_contact():
+    refuge = {
+        "id": "r1",
+        "name": "Refuge",
+        "location_type": "physical",
+        "x_confidential": True,
+        "x_safe_contact": "Call the helpline.",
+        "addresses": [{"address_1": "1 Hidden Street"}],
+        "latitude": 55.9,
+        "longitude": -4.2,
+        "transportation": "Bus 9",
+        "description": "Near the station",
+    }
+    assert domain.public_location(refuge) == {
+        "id": "r1",
+        "location_type": "physical",
+        "name": "Refuge",
+        "x_confidential": True,
+        "x_safe_contact": "Call the helpline.",
+    }
+    open_office = {"id": "o1", "name": "Office", "addresses": [{"address_1": "2 Main St"}]}
+    assert domain.public_location(open_office) == open_office
+
+
+def test_a_change_lists_each_field_and_withholds_confidential_values():
+    before = {"name": "Refuge", "addresses": [{"address_1": "1 Hidden Street"}]}
+    after = {"name": "Refuge North", "addresses": [{"address_1": "2 Hidden Street"}]}
+    changes = domain.field_changes(before, after, confidential=True)
+    assert changes == [
+        {"field_name": "addresses", "previous_value": domain.WITHHELD,
+         "replacement_value": domain.WITHHELD},
+        {"field_name": "name", "previous_value": "Refuge", "replacement_value": "Refuge North"},
+    ]  # fmt: skip
+    assert domain.field_changes(before, before) == []
+
+
+def test_the_page_envelope_knows_its_place():
+    assert domain.page_envelope([{"id": 1}], total=21, page=3, per_page=10) == {
+        "total_items": 21,
+        "total_pages": 3,
+        "page_number": 3,
+        "size": 1,
+        "first_page": False,
+        "last_page": True,
+        "empty": False,
+        "contents": [{"id": 1}],
+    }
+    assert domain.page_envelope([], 0, 1, 10)["empty"] is True
+
+
+def test_the_seed_is_valid_hsds_covering_every_area_prison_and_agency_type():
+    schema = NestedServiceSchema()
+    services = seed_services()
+    assert not [s["id"] for s in services if schema.validate(s)]
+    assert len({s["id"] for s in services}) == len(services)
+    _, terms = needs_taxonomy()
+    assert {a["taxonomy_term_id"] for s in services for a in s["attributes"]} <= {
+        t["_id"] for t in terms
+    }
+    areas = {area["name"] for s in services for area in s["service_areas"]}
+    team_areas = {v.LOCAL_AUTHORITIES[code] for codes in v.TEAM_LOCAL_AUTHORITIES.values()
+                  for code in codes}  # fmt: skip
+    assert team_areas | {"Scotland"} == areas
+    names = " ".join(s["name"] + " " + s["organization"]["name"] for s in services)
+    for prison in ["Barlinnie", "Addiewell", "Greenock", "Kilmarnock", "Dumfries",
+                   "Cornton Vale", "Polmont"]:  # fmt: skip
+        assert f"{prison}," in names or f"{prison} " in names, prison
+    for agency in ["Women's Aid", "Relationships Scotland", "Cruse", "Citizens Advice",
+                   "Carers centre", "Kinship", "Community Addiction Team", "Housing options",
+                   "Welfare rights", "Department for Work and Pensions",
+                   "Family Contact Officers", "visitor centre", "Families Outside"]:  # fmt: skip
+        assert agency in names, agency
+    every_need = {a["taxonomy_term_id"] for s in services for a in s["attributes"]}
+    assert every_need == {need_term_id(code) for code in v.NEEDS if code != "other"}
+
+
+def test_seed_phone_numbers_are_from_ofcoms_drama_ranges():
+    drama = re.compile(r"^(0141 496 0\d{3}|01632 960\d{3}|0808 157 0\d{3})$")
+    numbers = [p["number"] for s in seed_services() for p in s["phones"]]
+    assert numbers and all(drama.match(n) for n in numbers), numbers
