@@ -190,17 +190,19 @@ class Editing:
             if kind == "organization":
                 changed |= _derived({**service, **changed}, after["name"])
             event = self._event(event_type, {**service, **changed}, change, {doc_id: after})
-            updates.append((service["_id"], changed, event))
+            updates.append((service, changed, event))
         document = {k: val for k, val in after.items() if k != "_id"}
 
         def write(session: ClientSession) -> None:
             collection.replace_one({"_id": doc_id}, {"_id": doc_id, **document}, session=session)
-            for service_id, changed, event in updates:
-                self.directory.services.update_one(
-                    {"_id": service_id},
+            for service, changed, event in updates:
+                result = self.directory.services.update_one(
+                    {"_id": service["_id"], "version": service["version"]},
                     {"$set": changed, "$inc": {"version": 1}, **outbox.push_events(event)},
                     session=session,
                 )
+                if result.matched_count != 1:  # edited meanwhile: the whole change aborts
+                    raise Conflict()
             self._record(change, session)
 
         self.directory.in_transaction(write)

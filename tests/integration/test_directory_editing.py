@@ -295,3 +295,30 @@ def test_a_confidential_address_is_in_no_public_answer_no_event_and_no_log(
     seen = directory_client.get(f"/services/{service['id']}", headers=safeguarding_editor)
     address = seen.get_json()["service_at_locations"][0]["location"]["addresses"][0]
     assert address["address_1"] == "1 Other Close"
+
+
+def test_a_service_edited_meanwhile_is_a_conflict_and_nothing_is_written(
+    directory_client, directory, editor, monkeypatch
+):
+    service = create_service(directory_client, editor)
+    write = directory.in_transaction
+
+    def another_editor_first(change):
+        directory.services.update_one({"_id": service["id"]}, {"$inc": {"version": 1}})
+        return write(change)
+
+    monkeypatch.setattr(directory, "in_transaction", another_editor_first)
+    before = counts(directory)
+    for path, body in [
+        (f"/services/{service['id']}", {"name": "Mine"}),
+        (f"/organizations/{service['organization']['id']}", {"name": "Ours"}),
+    ]:
+        response = directory_client.patch(path, json=body, headers=editor)
+        assert response.status_code == 409
+    assert counts(directory) == before
+    monkeypatch.undo()
+    after = directory_client.get(f"/services/{service['id']}").get_json()
+    assert (after["name"], after["organization"]["name"]) == (
+        service["name"],
+        "Inverclyde Family Support",
+    )
