@@ -153,6 +153,7 @@ class MetadataSchema(HsdsSchema):
     previous_value = fields.String()
     replacement_value = fields.String()
     updated_by = fields.String()
+    x_updated_by_name = fields.String()
 
 
 class ServiceFields(HsdsSchema):
@@ -206,6 +207,9 @@ class NestedServiceSchema(ServiceFields):
     organization = fields.Nested(OrganizationSchema, required=True)
     service_at_locations = fields.List(fields.Nested(ServiceAtLocationSchema))
     last_modified = fields.AwareDateTime()
+
+
+NESTED_SERVICE = NestedServiceSchema()
 
 
 class AuthorSchema(HsdsSchema):

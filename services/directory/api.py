@@ -15,6 +15,7 @@ from pymongo.errors import DuplicateKeyError
 from backbone.api_keys import bearer_key
 from backbone.events.hsds import (
     HSDS_VERSION,
+    NESTED_SERVICE,
     PROFILE,
     LocationSchema,
     MetadataSchema,
@@ -27,7 +28,7 @@ from backbone.events.hsds import (
 from backbone.problems import Problem
 from backbone.web import require_json_object
 from services.directory import domain
-from services.directory.editing import Conflict, Editing, NotFound, Rejected
+from services.directory.editing import Conflict, Editing, NotFound, Rejected, Withdrawn
 from services.directory.editors import author
 from services.directory.repository import Directory
 from services.directory.schemas import (
@@ -41,6 +42,7 @@ from services.directory.schemas import (
     TaxonomyPageSchema,
     TaxonomyTermPageSchema,
     TaxonomyTermQuerySchema,
+    for_patch,
 )
 
 blp = Blueprint(
@@ -49,7 +51,6 @@ blp = Blueprint(
     description="Open Referral HSDS 3.0: agencies to signpost families to. Reads are "
     "public; writes need a directory editor's key.",
 )
-NESTED = NestedServiceSchema()
 WRITES = ("POST", "PATCH", "DELETE")
 NOT_WITHDRAWN = {"withdrawn_at": None}
 
@@ -157,10 +158,24 @@ def list_services(query: dict[str, Any]):
     show = _sees_confidential()
     if query["format"] == "ndjson":
         return _ndjson(directory, ranked, show)
-    page, per_page = query["page"], query["per_page"]
+    page, per_page = _page_number(query, len(ranked))
     ids = ranked[(page - 1) * per_page : page * per_page]
     contents = directory.nested(directory.services_by_id(ids), show)
     return domain.page_envelope(contents, len(ranked), page, per_page)
+
+
+def _page_number(query: dict[str, Any], total: int) -> tuple[int, int]:
+    """The page asked for; one past the last is a mistake worth saying (page 1 of
+    nothing is an empty answer, not a mistake)."""
+    page, per_page = query["page"], query["per_page"]
+    last = max(1, -(-total // per_page))
+    if page > last:
+        raise Problem(
+            422,
+            "The request has invalid fields",
+            errors=[{"pointer": "/page", "detail": f"There are {last} pages of {per_page}."}],
+        )
+    return page, per_page
 
 
 def _service_filter(query: dict[str, Any], local_authorities: list[str]) -> dict[str, Any]:
@@ -178,10 +193,8 @@ def _service_filter(query: dict[str, Any], local_authorities: list[str]) -> dict
 
 def _ndjson(directory: Directory, ids: list[str], show_confidential: bool) -> Response:
     def lines() -> Iterator[str]:
-        for start in range(0, len(ids), 100):
-            services = directory.services_by_id(ids[start : start + 100])
-            for service in directory.nested(services, show_confidential):
-                yield json.dumps(NESTED.dump(service), separators=(",", ":")) + "\n"
+        for service in directory.nested_in_batches(ids, show_confidential):
+            yield json.dumps(NESTED_SERVICE.dump(service), separators=(",", ":")) + "\n"
 
     return Response(stream_with_context(lines()), mimetype="application/x-ndjson")
 
@@ -266,7 +279,7 @@ def _page(collection: str, found: dict[str, Any], query: dict[str, Any]) -> dict
         (d for d in documents if domain.matches(query.get("search", ""), d["name"])),
         key=lambda d: (d["name"].casefold(), d["_id"]),
     )
-    page, per_page = query["page"], query["per_page"]
+    page, per_page = _page_number(query, len(matching))
     contents = [domain.as_hsds(d) for d in matching[(page - 1) * per_page : page * per_page]]
     return domain.page_envelope(contents, len(matching), page, per_page)
 
@@ -286,7 +299,7 @@ def create_service(body: dict[str, Any]):
 
 
 @blp.patch("/services/<service_id>")
-@blp.arguments(ServiceWriteSchema(partial=True))
+@blp.arguments(for_patch(ServiceWriteSchema))
 @blp.response(200, NestedServiceSchema())
 @blp.doc(security=[{"editorKey": []}])
 def update_service(body: dict[str, Any], service_id: str):
@@ -317,7 +330,7 @@ def create_organization(body: dict[str, Any]):
 
 
 @blp.patch("/organizations/<organization_id>")
-@blp.arguments(OrganizationSchema(partial=True))
+@blp.arguments(for_patch(OrganizationSchema))
 @blp.response(200, OrganizationSchema())
 @blp.doc(security=[{"editorKey": []}])
 def update_organization(body: dict[str, Any], organization_id: str):
@@ -356,24 +369,30 @@ def create_location(body: dict[str, Any]):
 
 
 @blp.patch("/locations/<location_id>")
-@blp.arguments(LocationSchema(partial=True))
+@blp.arguments(for_patch(LocationSchema))
 @blp.response(200, LocationSchema())
 @blp.doc(security=[{"editorKey": []}])
 def update_location(body: dict[str, Any], location_id: str):
     """Change a location (editor role; a confidential one needs safeguarding too).
     Each service offered there is announced as ServiceUpdated."""
+    _require_safeguarding_if_confidential(location_id, body)
+    _write(lambda: _editing().update_location(location_id, body, author(g.editor)), "location")
+    return get_location(location_id)
+
+
+def _require_safeguarding_if_confidential(location_id: str, body: dict[str, Any]) -> None:
     existing = _directory().locations.find_one({"_id": location_id}, {"x_confidential": 1})
     if body.get("x_confidential") or (existing or {}).get("x_confidential"):
         _require_role("safeguarding")
-    _write(lambda: _editing().update_location(location_id, body, author(g.editor)), "location")
-    return get_location(location_id)
 
 
 @blp.delete("/locations/<location_id>")
 @blp.response(200, LocationSchema())
 @blp.doc(security=[{"editorKey": []}])
 def withdraw_location(location_id: str):
-    """Withdraw a location (editor role); services offered there stay, without it."""
+    """Withdraw a location (editor role; a confidential one needs safeguarding too);
+    services offered there stay, without it."""
+    _require_safeguarding_if_confidential(location_id, {})
     _write(lambda: _editing().withdraw_location(location_id, author(g.editor)), "location")
     return get_location(location_id)
 
@@ -399,6 +418,10 @@ def _write(change, what: str = "resource"):
         ) from None
     except NotFound:
         raise _not_found(what) from None
+    except Withdrawn:
+        raise Problem(
+            409, "Withdrawn", f"This {what} is withdrawn: it is kept for the record, not changed."
+        ) from None
     except (Conflict, DuplicateKeyError):
         raise Problem(
             409, "Conflict", f"The {what} changed meanwhile, or the id is taken."

@@ -10,7 +10,7 @@ import click
 from backbone import mongo
 from backbone.settings import Settings
 from services.directory import SERVICE, transfer
-from services.directory.editing import Editing
+from services.directory.editing import Conflict, Editing, Rejected, Withdrawn
 from services.directory.editors import ROLES, Editors
 from services.directory.repository import Directory
 from services.directory.taxonomy import ensure_needs_taxonomy
@@ -80,17 +80,24 @@ def import_file(path: Path) -> None:
     directory = Directory(_database())
     directory.ensure_indexes()
     ensure_needs_taxonomy(directory)
-    try:
-        services, problems = transfer.check(transfer.read_records(path), set(directory.terms()))
-    except transfer.ImportRejected as rejected:
-        services, problems = [], rejected.problems
+    with click.progressbar(transfer.read_records(path), label="Checking records") as records:
+        services, problems = transfer.check(records, directory)
     if problems:
         for problem in problems:
             click.echo(str(problem), err=True)
         raise click.ClickException(f"{path.name} has {len(problems)} problems; nothing loaded.")
     author = {"id": "import", "name": f"familyties directory import {path.name}"}
-    with click.progressbar(length=len(services), label="Loading services") as bar:
-        counts = transfer.load(Editing(directory), services, author, bar.update)
+    bar = click.progressbar(length=len(services), label="Loading services")
+    try:
+        with bar:
+            counts = transfer.load(Editing(directory), services, author, bar.update)
+    except (Conflict, Rejected, Withdrawn) as error:
+        # Someone changed the directory while the file loaded: what is loaded is whole
+        # services, and loading again finishes the job.
+        raise click.ClickException(
+            f"Stopped after {bar.pos} of {len(services)} services, as the directory "
+            f"changed meanwhile ({type(error).__name__}). Run the import again to finish."
+        ) from None
     click.echo(", ".join(f"{n} {what}" for what, n in counts.items()) + ".")
 
 

@@ -17,7 +17,6 @@ NATIONAL = "SCOTLAND"
 _AREA_CODES = {name: code for code, name in v.LOCAL_AUTHORITIES.items()} | {NATIONAL_AREA: NATIONAL}
 # A confidential location shows the public only these: never where it is.
 PUBLIC_CONFIDENTIAL_FIELDS = ("id", "location_type", "name", "x_confidential", "x_safe_contact")
-CONFIDENTIAL_FIELDS = ("addresses", "latitude", "longitude", "transportation")
 WITHHELD = "withheld: confidential location"
 
 
@@ -118,12 +117,11 @@ def words(text: str) -> list[str]:
 
 
 def search_text(service: dict[str, Any], organization_name: str) -> str:
-    """What a search reads of a service besides its needs: names and description."""
-    return (
-        " ".join([service["name"], service.get("alternate_name", ""), organization_name])
-        + "\n"
-        + service.get("description", "")
-    )
+    """What a search reads of a service besides its needs: its names on the first line;
+    its description and the areas it serves after."""
+    names = " ".join([service["name"], service.get("alternate_name", ""), organization_name])
+    areas = " ".join(area["name"] for area in service.get("service_areas", []))
+    return f"{names}\n{service.get('description', '')} {areas}"
 
 
 def rank(
@@ -196,14 +194,15 @@ def page_envelope(
 def field_changes(
     before: dict[str, Any], after: dict[str, Any], confidential: bool = False
 ) -> list[dict[str, str]]:
-    """Each field that differs, with its values before and after as JSON text. A
-    confidential location's address fields are recorded as changed, their values withheld."""
+    """Each field that differs, with its values before and after as JSON text. Of a
+    confidential location only what the public sees is shown; any other field is recorded
+    as changed, its values withheld."""
     changes = []
     for name in sorted(set(before) | set(after)):
         old, new = before.get(name), after.get(name)
         if old == new:
             continue
-        hidden = confidential and name in CONFIDENTIAL_FIELDS
+        hidden = confidential and name not in PUBLIC_CONFIDENTIAL_FIELDS
         changes.append(
             {
                 "field_name": name,

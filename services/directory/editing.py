@@ -2,25 +2,28 @@
 every service it touches, in one transaction.
 
 Callers pass bodies already validated against the HSDS schemas; this layer checks what
-only the database knows (that an organisation, location or taxonomy term exists) and
-raises `Rejected` with a pointer to each bad field before anything is written.
+only the database knows (that an organisation, location or taxonomy term exists and is
+current) and raises before anything is written. Every stored organisation, location and
+service carries a `version`: a change made from a stale read is refused (Conflict), so
+two editors never silently overwrite each other.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pymongo.client_session import ClientSession
+from pymongo.collection import Collection
 
 from backbone import outbox
 from backbone.clock import now
 from backbone.events.envelope import new_event
-from backbone.events.hsds import NestedServiceSchema
+from backbone.events.hsds import NESTED_SERVICE
 from backbone.ids import new_id
 from services.directory import SOURCE, domain
 from services.directory.repository import Directory
 
-NESTED = NestedServiceSchema()
 CHILD_LISTS = ("phones", "schedules", "contacts", "service_areas", "attributes", "addresses")
 
 
@@ -36,80 +39,84 @@ class NotFound(LookupError):
     pass
 
 
+class Conflict(Exception):
+    """Someone else changed it meanwhile; nothing was written, and the caller may retry."""
+
+
+class Withdrawn(Exception):
+    """A withdrawn resource is kept for the record and no longer changed."""
+
+
 class Editing:
     def __init__(self, directory: Directory) -> None:
         self.directory = directory
 
     # ---- services ----------------------------------------------------------------------
 
-    def create_service(
-        self, body: dict[str, Any], author: dict[str, str], service_id: str | None = None
-    ) -> str:
+    def create_service(self, body: dict[str, Any], author: dict[str, str]) -> str:
+        """Add a service; `body` may carry its id (an import), or one is made."""
         self._check_references(body)
-        service = _with_child_ids({**body, "_id": service_id or body.get("id") or new_id()})
-        service.pop("id", None)
+        service = _with_child_ids({k: val for k, val in body.items() if k != "id"})
+        service["_id"] = body.get("id") or new_id()
         at = now()
-        organization = self.directory.organizations.find_one({"_id": service["organization_id"]})
-        service.update(
-            _derived(service, organization["name"]), last_modified=at, version=1, withdrawn_at=None
-        )
+        service.update(self._derived(service), last_modified=at, version=1, withdrawn_at=None)
         change = _change("create", "service", service["_id"], author, at, [])
         event = self._event("ServicePublished", service, change)
 
         def write(session: ClientSession) -> None:
             self.directory.services.insert_one(outbox.with_events(service, event), session=session)
-            self._record(change, session)
+            self._record([change], session)
 
         self.directory.in_transaction(write)
         return service["_id"]
 
     def update_service(self, service_id: str, body: dict[str, Any], author: dict[str, str]) -> bool:
         """Apply the fields given; answer whether anything changed."""
-        before = self._existing(self.directory.services, service_id)
+        before = self._current(self.directory.services, service_id)
         self._check_references(body)
-        after = _with_child_ids({**before, **body})
-        after.pop("id", None)
+        after = _with_child_ids({**before, **{k: val for k, val in body.items() if k != "id"}})
         changes = domain.field_changes(_editable(before), _editable(after))
         if not changes:
             return False
         at = now()
-        organization = self.directory.organizations.find_one({"_id": after["organization_id"]})
-        after.update(_derived(after, organization["name"]), last_modified=at)
+        after.update(self._derived(after), last_modified=at)
         change = _change("update", "service", service_id, author, at, changes)
-        event = self._event("ServiceUpdated", after, change)
-        self._replace_service(before, after, event, change)
+        self._write_service(before, after, self._event("ServiceUpdated", after, change), [change])
         return True
 
     def withdraw_service(self, service_id: str, author: dict[str, str]) -> bool:
+        """Withdraw a service; answer False if it already was."""
         before = self._existing(self.directory.services, service_id)
         if before.get("withdrawn_at"):
             return False
         at = now()
         after = {**before, "status": "inactive", "withdrawn_at": at, "last_modified": at}
-        change = _change(
-            "delete", "service", service_id, author, at,
-            domain.field_changes({"status": before["status"]}, {"status": "inactive"}),
-        )  # fmt: skip
-        event = self._event("ServiceWithdrawn", after, change)
-        self._replace_service(before, after, event, change)
+        changes = domain.field_changes({"status": before["status"]}, {"status": "inactive"})
+        change = _change("delete", "service", service_id, author, at, changes)
+        self._write_service(before, after, self._event("ServiceWithdrawn", after, change), [change])
         return True
 
-    def _replace_service(
-        self, before: dict[str, Any], after: dict[str, Any], event: dict, change: dict
+    def _write_service(
+        self, before: dict[str, Any], after: dict[str, Any], event: dict, changes: list[dict]
     ) -> None:
-        after = {k: val for k, val in after.items() if k not in ("_id", "outbox", "version")}
+        fields = {k: val for k, val in after.items() if k not in ("_id", "outbox", "version")}
 
         def write(session: ClientSession) -> None:
-            result = self.directory.services.update_one(
-                {"_id": before["_id"], "version": before["version"]},
-                {"$set": after, "$inc": {"version": 1}, **outbox.push_events(event)},
-                session=session,
-            )
-            if result.matched_count != 1:
-                raise Conflict()
-            self._record(change, session)
+            self._update_service(before, fields, event, session)
+            self._record(changes, session)
 
         self.directory.in_transaction(write)
+
+    def _update_service(
+        self, before: dict[str, Any], fields: dict[str, Any], event: dict, session: ClientSession
+    ) -> None:
+        result = self.directory.services.update_one(
+            {"_id": before["_id"], "version": before["version"]},
+            {"$set": fields, "$inc": {"version": 1}, **outbox.push_events(event)},
+            session=session,
+        )
+        if result.matched_count != 1:  # raised inside the transaction: all of it aborts
+            raise Conflict()
 
     # ---- organisations and locations ----------------------------------------------------
 
@@ -120,9 +127,11 @@ class Editing:
         return self._create("location", self.directory.locations, body, author)
 
     def update_organization(self, org_id: str, body: dict[str, Any], author: dict) -> bool:
+        """Change an organisation; each of its current services is announced."""
         return self._update("organization", self.directory.organizations, org_id, body, author)
 
     def update_location(self, location_id: str, body: dict[str, Any], author: dict) -> bool:
+        """Change a location; each service offered there is announced."""
         return self._update("location", self.directory.locations, location_id, body, author)
 
     def withdraw_organization(self, org_id: str, author: dict[str, str]) -> bool:
@@ -133,24 +142,23 @@ class Editing:
         """The location goes; services offered there stay, without it."""
         return self._withdraw("location", self.directory.locations, location_id, author)
 
-    def _create(self, kind: str, collection, body: dict[str, Any], author: dict) -> str:
-        document = _with_child_ids({**body, "_id": body.get("id") or new_id()})
-        document.pop("id", None)
+    def _create(self, kind: str, collection: Collection, body: dict, author: dict) -> str:
+        document = _with_child_ids({k: val for k, val in body.items() if k != "id"})
+        document["_id"] = body.get("id") or new_id()
         at = now()
-        document.update(created_at=at, last_modified=at, withdrawn_at=None)
+        document.update(created_at=at, last_modified=at, version=1, withdrawn_at=None)
         change = _change("create", kind, document["_id"], author, at, [])
 
         def write(session: ClientSession) -> None:
             collection.insert_one(document, session=session)
-            self._record(change, session)
+            self._record([change], session)
 
         self.directory.in_transaction(write)
         return document["_id"]
 
-    def _update(self, kind: str, collection, doc_id: str, body: dict, author: dict) -> bool:
-        before = self._existing(collection, doc_id)
-        after = _with_child_ids({**before, **body})
-        after.pop("id", None)
+    def _update(self, kind: str, collection: Collection, doc_id: str, body: dict, author) -> bool:
+        before = self._current(collection, doc_id)
+        after = _with_child_ids({**before, **{k: val for k, val in body.items() if k != "id"}})
         confidential = bool(before.get("x_confidential") or after.get("x_confidential"))
         changes = domain.field_changes(_editable(before), _editable(after), confidential)
         if not changes:
@@ -158,61 +166,68 @@ class Editing:
         at = now()
         after["last_modified"] = at
         change = _change("update", kind, doc_id, author, at, changes)
-        self._touch_services(kind, doc_id, after, change, collection, "ServiceUpdated")
+        self._write_with_services(kind, collection, before, after, change)
         return True
 
-    def _withdraw(self, kind: str, collection, doc_id: str, author: dict) -> bool:
+    def _withdraw(self, kind: str, collection: Collection, doc_id: str, author: dict) -> bool:
         before = self._existing(collection, doc_id)
         if before.get("withdrawn_at"):
             return False
         at = now()
         after = {**before, "withdrawn_at": at, "last_modified": at}
         change = _change("delete", kind, doc_id, author, at, [])
-        event_type = "ServiceWithdrawn" if kind == "organization" else "ServiceUpdated"
-        self._touch_services(kind, doc_id, after, change, collection, event_type)
+        self._write_with_services(kind, collection, before, after, change)
         return True
 
-    def _touch_services(
-        self, kind: str, doc_id: str, after: dict, change: dict, collection, event_type: str
+    def _write_with_services(
+        self, kind: str, collection: Collection, before: dict, after: dict, change: dict
     ) -> None:
-        """Write an organisation or location, and announce every service it changes."""
+        """Write an organisation or location, and change and announce every current service
+        it touches, in one transaction."""
+        doc_id = before["_id"]
+        withdrawn = after.get("withdrawn_at") is not None
         link = "organization_id" if kind == "organization" else "service_at_locations.location_id"
-        affected = list(self.directory.services.find({link: doc_id, "withdrawn_at": None}))
-        updates = []
-        for service in affected:
-            changed = {"last_modified": change["at"]}
-            if event_type == "ServiceWithdrawn":
-                changed |= {"status": "inactive", "withdrawn_at": change["at"]}
-            if kind == "location" and after.get("withdrawn_at"):
-                changed["service_at_locations"] = [
-                    s for s in service.get("service_at_locations", []) if s["location_id"] != doc_id
-                ]
-            if kind == "organization":
-                changed |= _derived({**service, **changed}, after["name"])
-            event = self._event(event_type, {**service, **changed}, change, {doc_id: after})
+        updates, service_changes = [], []
+        for service in self.directory.services.find({link: doc_id, "withdrawn_at": None}):
+            changed = _service_after(kind, doc_id, service, after, withdrawn, change["at"])
+            changed |= self._derived({**service, **changed}, pending={doc_id: after})
+            new_service = {**service, **changed}
+            fields = domain.field_changes(_editable(service), _editable(new_service))
+            gone = new_service.get("withdrawn_at") is not None
+            if fields:  # the service's own history shows what its organisation did to it
+                service_changes.append(_change("delete" if gone else "update", "service",
+                                               service["_id"], change["by"], change["at"],
+                                               fields))  # fmt: skip
+            event_type = "ServiceWithdrawn" if gone else "ServiceUpdated"
+            event = self._event(event_type, new_service, change, pending={doc_id: after})
             updates.append((service, changed, event))
         document = {k: val for k, val in after.items() if k != "_id"}
+        document["version"] = before["version"] + 1
 
         def write(session: ClientSession) -> None:
-            collection.replace_one({"_id": doc_id}, {"_id": doc_id, **document}, session=session)
+            result = collection.replace_one(
+                {"_id": doc_id, "version": before["version"]}, document, session=session
+            )
+            if result.matched_count != 1:
+                raise Conflict()
             for service, changed, event in updates:
-                result = self.directory.services.update_one(
-                    {"_id": service["_id"], "version": service["version"]},
-                    {"$set": changed, "$inc": {"version": 1}, **outbox.push_events(event)},
-                    session=session,
-                )
-                if result.matched_count != 1:  # edited meanwhile: the whole change aborts
-                    raise Conflict()
-            self._record(change, session)
+                self._update_service(service, changed, event, session)
+            self._record([change, *service_changes], session)
 
         self.directory.in_transaction(write)
 
     # ---- shared ------------------------------------------------------------------------
 
-    def _existing(self, collection, doc_id: str) -> dict[str, Any]:
+    def _existing(self, collection: Collection, doc_id: str) -> dict[str, Any]:
         document = collection.find_one({"_id": doc_id}, {"outbox": 0})
         if document is None:
             raise NotFound(doc_id)
+        return document
+
+    def _current(self, collection: Collection, doc_id: str) -> dict[str, Any]:
+        document = self._existing(collection, doc_id)
+        if document.get("withdrawn_at"):
+            raise Withdrawn(doc_id)
         return document
 
     def _check_references(self, body: dict[str, Any]) -> None:
@@ -228,13 +243,7 @@ class Editing:
                     _error(f"/attributes/{i}/taxonomy_term_id", "No taxonomy term has this id.")
                 )
         links = body.get("service_at_locations", [])
-        wanted = {link["location_id"] for link in links}
-        known = {
-            loc["_id"]
-            for loc in self.directory.locations.find(
-                {"_id": {"$in": list(wanted)}, "withdrawn_at": None}, {"_id": 1}
-            )
-        }
+        known = self.directory.current_location_ids({link["location_id"] for link in links})
         for i, link in enumerate(links):
             if link["location_id"] not in known:
                 errors.append(
@@ -244,21 +253,33 @@ class Editing:
         if errors:
             raise Rejected(errors)
 
+    def _derived(self, service: dict[str, Any], pending: dict | None = None) -> dict[str, Any]:
+        """What the directory keeps beside a service so that searches stay quick."""
+        org_id = service["organization_id"]
+        organization = (pending or {}).get(org_id) or self.directory.organizations.find_one(
+            {"_id": org_id}, {"name": 1}
+        )
+        return {
+            "area_codes": domain.area_codes(service.get("service_areas", [])),
+            "search_text": domain.search_text(service, organization["name"]),
+        }
+
     def _event(
         self, type_name: str, service: dict, change: dict, pending: dict | None = None
     ) -> dict:
         """The event for a service as the change leaves it, as the public may see it."""
         nested = self.directory.nested([service], show_confidential=False, pending=pending)[0]
-        data = {"service": NESTED.dump(nested), "change": _json_change(change)}
+        data = {"service": NESTED_SERVICE.dump(nested), "change": _json_change(change)}
         return new_event(type_name, SOURCE, service["_id"], data)
 
-    def _record(self, change: dict, session: ClientSession) -> None:
+    def _record(self, changes: list[dict], session: ClientSession) -> None:
         """HSDS metadata: one record per changed field, or one for a create or delete."""
-        fields = change["fields_changed"] or [
-            {"field_name": "", "previous_value": "", "replacement_value": ""}
-        ]
-        self.directory.metadata.insert_many(
-            [
+        records = []
+        for change in changes:
+            fields = change["fields_changed"] or [
+                {"field_name": "", "previous_value": "", "replacement_value": ""}
+            ]
+            records += [
                 {
                     "_id": new_id(),
                     "resource_id": change["resource_id"],
@@ -267,19 +288,30 @@ class Editing:
                     "last_action_type": change["action"],
                     **field,
                     "updated_by": change["by"]["id"],
-                    "updated_by_name": change["by"]["name"],
+                    "x_updated_by_name": change["by"]["name"],
                 }
                 for field in fields
-            ],
-            session=session,
-        )
+            ]
+        self.directory.metadata.insert_many(records, session=session)
 
 
-class Conflict(Exception):
-    """Someone else changed the service meanwhile; the caller may retry."""
+def _service_after(
+    kind: str, doc_id: str, service: dict, after: dict, withdrawn: bool, at: datetime
+) -> dict[str, Any]:
+    """What changes in a service when its organisation or one of its locations does."""
+    changed: dict[str, Any] = {"last_modified": at}
+    if kind == "organization" and withdrawn:
+        changed |= {"status": "inactive", "withdrawn_at": at}
+    if kind == "location" and withdrawn:
+        changed["service_at_locations"] = [
+            link
+            for link in service.get("service_at_locations", [])
+            if link["location_id"] != doc_id
+        ]
+    return changed
 
 
-def _change(action: str, kind: str, doc_id: str, author: dict, at, fields: list) -> dict:
+def _change(action: str, kind: str, doc_id: str, author: dict, at: datetime, fields: list) -> dict:
     return {
         "action": action,
         "resource_type": kind,
@@ -298,14 +330,6 @@ def _error(pointer: str, detail: str) -> dict[str, str]:
     return {"pointer": pointer, "detail": detail}
 
 
-def _derived(service: dict[str, Any], organization_name: str) -> dict[str, Any]:
-    """What the directory keeps beside a service so that searches stay quick."""
-    return {
-        "area_codes": domain.area_codes(service.get("service_areas", [])),
-        "search_text": domain.search_text(service, organization_name),
-    }
-
-
 def _editable(document: dict[str, Any]) -> dict[str, Any]:
     skip = domain.INTERNAL | {"_id", "last_modified"}
     return {k: val for k, val in document.items() if k not in skip}
@@ -316,5 +340,5 @@ def _with_child_ids(document: dict[str, Any]) -> dict[str, Any]:
     out = dict(document)
     for name in (*CHILD_LISTS, "service_at_locations"):
         if name in out:
-            out[name] = [{"id": child.get("id") or new_id(), **child} for child in out[name]]
+            out[name] = [_with_child_ids({"id": c.get("id") or new_id(), **c}) for c in out[name]]
     return out

@@ -96,26 +96,29 @@ class Directory:
             for s in services
         ]
 
-    def stream(self, query: dict[str, Any], show_confidential: bool) -> Iterator[dict[str, Any]]:
-        """Every service matching `query`, fully nested, a batch at a time."""
-        batch = []
-        for service in self.services.find(query).sort("_id", ASCENDING):
-            batch.append(service)
-            if len(batch) == STREAM_BATCH:
-                yield from self.nested(batch, show_confidential)
-                batch = []
-        if batch:
-            yield from self.nested(batch, show_confidential)
+    def current_location_ids(self, ids: set[str]) -> set[str]:
+        """Those of these locations that exist and are not withdrawn."""
+        found = self.locations.find({"_id": {"$in": list(ids)}, "withdrawn_at": None}, {"_id": 1})
+        return {location["_id"] for location in found}
 
-    def page(
-        self, collection_name: str, query: dict[str, Any], page: int, per_page: int
-    ) -> tuple[list[dict[str, Any]], int]:
-        collection = self.db[collection_name]
-        total = collection.count_documents(query)
-        documents = list(
-            collection.find(query, {"outbox": 0})
-            .sort([("name", ASCENDING), ("_id", ASCENDING)])
-            .skip((page - 1) * per_page)
-            .limit(per_page)
-        )
-        return documents, total
+    def withdrawn_ids(self) -> set[str]:
+        """Every withdrawn organisation, location and service: kept, and not changed."""
+        gone = {"withdrawn_at": {"$ne": None}}
+        return {
+            doc["_id"]
+            for collection in (self.organizations, self.locations, self.services)
+            for doc in collection.find(gone, {"_id": 1})
+        }
+
+    def current_service_ids(self) -> list[str]:
+        return [doc["_id"] for doc in self.services.find({"withdrawn_at": None}, {"_id": 1}).sort(
+            "_id", ASCENDING)]  # fmt: skip
+
+    def nested_in_batches(
+        self, ids: list[str], show_confidential: bool
+    ) -> Iterator[dict[str, Any]]:
+        """These services, fully nested, in this order, fetched a batch at a time: for
+        answers and files too big to build at once."""
+        for start in range(0, len(ids), STREAM_BATCH):
+            yield from self.nested(self.services_by_id(ids[start : start + STREAM_BATCH]),
+                                   show_confidential)  # fmt: skip

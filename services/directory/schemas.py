@@ -66,6 +66,12 @@ class ApiInfoSchema(Schema):
     description = fields.String()
 
 
+def for_patch(schema_class: type[Schema]) -> Schema:
+    """The schema for a PATCH: any top-level field may be left out, while each nested
+    object given must still be whole."""
+    return schema_class(partial=tuple(schema_class._declared_fields))
+
+
 def page_of(item_schema: type[Schema], name: str) -> type[Schema]:
     """The HSDS page envelope around a list of `item_schema`."""
     return Schema.from_dict(

@@ -60,6 +60,7 @@ def _service(
     needs: list[str],
     areas: list[str],
     phone: str,
+    status: str = "active",
     **extra: Any,
 ) -> dict[str, Any]:
     service_id = _id("service", key)
@@ -67,7 +68,7 @@ def _service(
         "id": service_id,
         "name": name,
         "description": description,
-        "status": "active",
+        "status": status,
         "organization": organization,
         "phones": [{"id": _id("phone", key), "number": phone, "type": "voice"}],
         "schedules": [{**OFFICE_HOURS[0], "id": _id("schedule", key)}],
@@ -98,13 +99,18 @@ PRISONS = {
     "CORNTON_VALE": ("Cornton Road", "Stirling", "FK9 5NU", 56.136, -3.951),
     "POLMONT": ("Redding Road", "Falkirk", "FK2 0AB", 55.993, -3.712),
 }
-# Invented addresses for the refuges, one per referring-team area.
+# Invented addresses for the refuges, one per referring-team area. ZZ99 postcodes deliver
+# nowhere (the NHS uses them for "no fixed abode"), so none of these can point at a home.
 REFUGES = {
-    "GLASGOW": ("GLASGOW_CITY", "12 Sample Lane", "Glasgow", "G1 1AA"),
-    "LANARKSHIRE": ("NORTH_LANARKSHIRE", "3 Example Court", "Motherwell", "ML1 1AA"),
-    "NORTH_STRATHCLYDE": ("RENFREWSHIRE", "7 Specimen Row", "Paisley", "PA1 1AA"),
-    "SOUTH_WEST_SCOTLAND": ("SOUTH_AYRSHIRE", "5 Placeholder Place", "Ayr", "KA7 1AA"),
+    "GLASGOW": ("GLASGOW_CITY", "12 Sample Lane", "Glasgow", "ZZ99 3VZ"),
+    "LANARKSHIRE": ("NORTH_LANARKSHIRE", "3 Example Court", "Motherwell", "ZZ99 3WZ"),
+    "NORTH_STRATHCLYDE": ("RENFREWSHIRE", "7 Specimen Row", "Paisley", "ZZ99 3CZ"),
+    "SOUTH_WEST_SCOTLAND": ("SOUTH_AYRSHIRE", "5 Placeholder Place", "Ayr", "ZZ99 3GZ"),
 }
+# Cornton Vale, which the seeds name, closed in 2023; its entries stay, marked defunct, as
+# referrals from before then name it.
+CLOSED = {"CORNTON_VALE": "HMP & YOI Cornton Vale closed in 2023: women are now held at "
+                          "HMP & YOI Stirling."}  # fmt: skip
 
 
 WOMENS_AID = _organization(
@@ -235,19 +241,21 @@ def _prisons(phones: _Phones) -> list[dict[str, Any]]:
                            "country": "GB", "address_type": "physical"}],
         }  # fmt: skip
         number = phones.local("GLASGOW_CITY" if code == "BARLINNIE" else "elsewhere")
+        closed = {"status": "defunct", "alert": CLOSED[code]} if code in CLOSED else {}
         services.append(
             _service(sps, f"fco-{code}", f"Family Contact Officers, {prison}",
                      f"Help for families of people held in {prison}: visits, phone and "
                      "video calls, and worries about a relative's wellbeing.",
                      ["prison_contact_and_visits", "coping_with_imprisonment_or_release"],
-                     ["SCOTLAND"], number, service_at_locations=_at(f"fco-{code}", location))
+                     ["SCOTLAND"], number, **closed,
+                     service_at_locations=_at(f"fco-{code}", location))
         )  # fmt: skip
         services.append(
             _service(sps, f"visits-{code}", f"Visits and visitor centre, {prison}",
                      f"Booking visits to {prison}, and a visitor centre where families and "
                      "children can wait, find information and talk to someone.",
                      ["prison_contact_and_visits", "children_and_parenting"], ["SCOTLAND"],
-                     number, service_at_locations=_at(f"visits-{code}", location))
+                     number, **closed, service_at_locations=_at(f"visits-{code}", location))
         )  # fmt: skip
     return services
 

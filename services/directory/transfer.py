@@ -16,12 +16,10 @@ from typing import Any, TextIO
 
 from marshmallow import ValidationError
 
-from backbone.events.hsds import NestedServiceSchema
+from backbone.events.hsds import NESTED_SERVICE
 from backbone.problems import field_errors
 from services.directory.editing import Editing
 from services.directory.repository import Directory
-
-NESTED = NestedServiceSchema()
 
 
 @dataclass(frozen=True)
@@ -34,53 +32,67 @@ class BadRecord:
         return f"{self.where}: {self.pointer}: {self.detail}"
 
 
-class ImportRejected(Exception):
-    def __init__(self, problems: list[BadRecord]) -> None:
-        super().__init__(f"{len(problems)} problems")
-        self.problems = problems
+@dataclass(frozen=True)
+class Unreadable:
+    """What stood where a record should be; reported with the other faults."""
+
+    message: str
 
 
 def read_records(path: Path) -> Iterator[tuple[str, Any]]:
-    """(where, parsed record) for each record of a .json or .ndjson file."""
+    """(where, parsed record or Unreadable) for each record of a .json or .ndjson file."""
     with path.open(encoding="utf-8") as file:
         if path.suffix == ".ndjson":
             for number, line in enumerate(file, start=1):
                 if line.strip():
-                    yield f"line {number}", _parse(line, f"line {number}")
+                    yield f"line {number}", _parse(line)
             return
-        document = _parse(file.read(), "the file")
+        document = _parse(file.read())
     if isinstance(document, dict) and isinstance(document.get("contents"), list):
         document = document["contents"]
     if not isinstance(document, list):
-        raise ImportRejected([BadRecord("the file", "/", "Expected a JSON array of services.")])
+        yield (
+            "the file",
+            document
+            if isinstance(document, Unreadable)
+            else Unreadable("Expected a JSON array of services, or an HSDS page of them."),
+        )
+        return
     for number, record in enumerate(document, start=1):
         yield f"record {number}", record
 
 
-def _parse(text: str, where: str) -> Any:
+def _parse(text: str) -> Any:
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as error:
-        raise ImportRejected([BadRecord(where, "/", f"Not JSON: {error}")]) from None
+        return Unreadable(f"Not JSON: {error}")
 
 
 def check(
-    records: Iterable[tuple[str, Any]], term_ids: set[str]
+    records: Iterable[tuple[str, Any]], directory: Directory
 ) -> tuple[list[dict[str, Any]], list[BadRecord]]:
-    """The valid services, and a problem for each fault in each invalid one."""
+    """The valid services, and a problem for each fault in each invalid one. What the
+    database knows is checked too (taxonomy terms, withdrawn organisations and locations),
+    so that loading a checked file does not stop half way."""
+    term_ids = set(directory.terms())
+    withdrawn = directory.withdrawn_ids()
     services, problems = [], []
     seen: set[str] = set()
     for where, record in records:
+        if isinstance(record, Unreadable):
+            problems.append(BadRecord(where, "/", record.message))
+            continue
         if not isinstance(record, dict):
             problems.append(BadRecord(where, "/", "Expected a JSON object (a service)."))
             continue
         try:
-            service = NESTED.load(record)
+            service = NESTED_SERVICE.load(record)
         except ValidationError as error:
             problems += [BadRecord(where, e["pointer"], e["detail"]) for e in field_errors(
                 error.messages)]  # fmt: skip
             continue
-        faults = _reference_faults(service, term_ids, seen)
+        faults = _reference_faults(service, term_ids, withdrawn, seen)
         problems += [BadRecord(where, pointer, detail) for pointer, detail in faults]
         if not faults:
             services.append(service)
@@ -88,9 +100,17 @@ def check(
 
 
 def _reference_faults(
-    service: dict[str, Any], term_ids: set[str], seen: set[str]
+    service: dict[str, Any], term_ids: set[str], withdrawn: set[str], seen: set[str]
 ) -> list[tuple[str, str]]:
     faults = []
+    for pointer, doc_id in [
+        ("/id", service.get("id")),
+        ("/organization/id", service["organization"].get("id")),
+        *((f"/service_at_locations/{i}/location/id", link["location"].get("id"))
+          for i, link in enumerate(service.get("service_at_locations", []))),
+    ]:  # fmt: skip
+        if doc_id in withdrawn:
+            faults.append((pointer, "This is withdrawn here; it is kept, not changed."))
     if "id" not in service:
         faults.append(("/id", "An imported service needs its id."))
     elif service["id"] in seen:
@@ -130,7 +150,7 @@ def load(
             changed = editing.update_service(service["id"], body, author)
             counts["updated" if changed else "unchanged"] += 1
         else:
-            editing.create_service(body, author, service_id=service["id"])
+            editing.create_service({**body, "id": service["id"]}, author)
             counts["created"] += 1
         progress(1)
     return counts
@@ -173,14 +193,12 @@ def _write_form(service: dict[str, Any]) -> dict[str, Any]:
 
 def export(directory: Directory, out: TextIO, ndjson: bool, include_confidential: bool) -> int:
     """Write every service not withdrawn, fully nested; answer how many."""
-    written = 0
-    services = directory.stream({"withdrawn_at": None}, include_confidential)
+    ids = directory.current_service_ids()
     if not ndjson:
         out.write("[\n")
-    for service in services:
-        text = json.dumps(NESTED.dump(service), ensure_ascii=False, sort_keys=True)
-        out.write(text + "\n" if ndjson else ("," if written else "") + text + "\n")
-        written += 1
+    for number, service in enumerate(directory.nested_in_batches(ids, include_confidential)):
+        text = json.dumps(NESTED_SERVICE.dump(service), ensure_ascii=False, sort_keys=True)
+        out.write(text + "\n" if ndjson else ("," if number else "") + text + "\n")
     if not ndjson:
         out.write("]\n")
-    return written
+    return len(ids)

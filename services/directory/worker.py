@@ -42,17 +42,23 @@ def plan(settings: Settings) -> WorkerPlan:
 
 def load_seed_if_empty(directory: Directory) -> int:
     """On an installation's first start, load the seed directory; answer how many
-    services were loaded (0 when the directory already has some)."""
+    services were loaded. A directory that has services of its own is left alone; a seed
+    load that was cut short is finished on the next start (loading is idempotent)."""
     with pymongo.timeout(60):
         directory.ensure_indexes()
         ensure_needs_taxonomy(directory)
-        if directory.services.estimated_document_count():
+        marker = directory.db["bookkeeping"].find_one({"_id": "seed"}) or {}
+        if marker.get("state") == "loaded" or (
+            not marker and directory.services.estimated_document_count()
+        ):
             return 0
-    services, problems = transfer.check(
-        (("seed", record) for record in seed_services()), set(directory.terms())
-    )
+        directory.db["bookkeeping"].replace_one(
+            {"_id": "seed"}, {"_id": "seed", "state": "loading"}, upsert=True
+        )
+    services, problems = transfer.check((("seed", record) for record in seed_services()), directory)
     if problems:  # a fault in the code, not in anyone's data
         raise ValueError(f"the seed directory is invalid: {problems[0]}")
     counts = transfer.load(Editing(directory), services, SEED_AUTHOR)
+    directory.db["bookkeeping"].replace_one({"_id": "seed"}, {"_id": "seed", "state": "loaded"})
     log.info("seed directory loaded", extra={"services": counts})
     return counts["created"]

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import logging
 
 import pytest
 
@@ -245,14 +244,15 @@ def test_a_body_that_is_not_one_json_object_is_refused(directory_client, directo
 
 
 def test_a_confidential_address_is_in_no_public_answer_no_event_and_no_log(
-    directory_client, directory, directory_app, editor, safeguarding_editor, caplog
+    directory_client, directory, directory_app, editor, safeguarding_editor, capsys
 ):
     logs.configure("directory", "DEBUG")  # as a service runs with LOG_LEVEL=DEBUG
-    caplog.set_level(logging.DEBUG)
     refuge = {
         "name": "Refuge, Inverclyde",
         "x_confidential": True,
         "x_safe_contact": "Through the domestic abuse helpline.",
+        "description": "Behind the health centre on Hidden Wynd",
+        "phones": [{"number": "01632 960999"}],
         "latitude": 55.95,
         "longitude": -4.76,
         "addresses": [{"address_1": REFUGE_STREET, "city": "Glasgow",
@@ -266,8 +266,10 @@ def test_a_confidential_address_is_in_no_public_answer_no_event_and_no_log(
     service = create_service(
         directory_client, editor, service_at_locations=[{"location_id": location_id}]
     )
-    moved = {"addresses": [{"address_1": "1 Other Close", "city": "Glasgow",
-                            "postal_code": "G5 9ZZ"}]}  # fmt: skip
+    moved = {
+        "addresses": [{"address_1": "1 Other Close", "city": "Glasgow", "postal_code": "G5 9ZZ"}],
+        "description": "Near Other Close",
+    }
     assert directory_client.patch(f"/locations/{location_id}", json=moved,
                                   headers=editor).status_code == 403  # fmt: skip
     assert directory_client.patch(f"/locations/{location_id}", json=moved,
@@ -282,12 +284,16 @@ def test_a_confidential_address_is_in_no_public_answer_no_event_and_no_log(
     ]
     events = json.dumps(events_of(directory, service["id"]))
     history = json.dumps(list(directory.metadata.find({"resource_id": location_id})), default=str)
-    for secret in [REFUGE_STREET, REFUGE_POSTCODE, "1 Other Close", "G5 9ZZ", "55.95", "-4.76"]:
+    log = capsys.readouterr().err
+    assert log.count('"request answered"') >= len(public)  # the log was read, and is JSON
+    secrets = [REFUGE_STREET, REFUGE_POSTCODE, "1 Other Close", "G5 9ZZ", "55.95", "-4.76",
+               "Hidden Wynd", "Other Close", "01632 960999"]  # fmt: skip
+    for secret in secrets:
         for answer in public:
             assert secret.encode() not in answer
         assert secret not in events
         assert secret not in history
-        assert secret not in caplog.text
+        assert secret not in log
     nested = json.loads(public[0])["service_at_locations"][0]["location"]
     assert nested["x_safe_contact"] == "Through the domestic abuse helpline."
 
@@ -322,3 +328,65 @@ def test_a_service_edited_meanwhile_is_a_conflict_and_nothing_is_written(
         service["name"],
         "Inverclyde Family Support",
     )
+
+
+def test_withdrawing_a_confidential_location_needs_safeguarding(
+    directory_client, directory, editor, safeguarding_editor
+):
+    refuge = {"name": "Refuge", "x_confidential": True, "x_safe_contact": "Call the helpline."}
+    location = directory_client.post("/locations", json=refuge, headers=safeguarding_editor)
+    path = f"/locations/{location.get_json()['id']}"
+    assert directory_client.delete(path, headers=editor).status_code == 403
+    assert directory.locations.find_one({"_id": location.get_json()["id"]})["withdrawn_at"] is None
+    assert directory_client.delete(path, headers=safeguarding_editor).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "pointer"),
+    [
+        ("/services/{service}", {"attributes": [{}]}, "/attributes/0/taxonomy_term_id"),
+        ("/services/{service}", {"service_at_locations": [{}]},
+         "/service_at_locations/0/location_id"),
+        ("/services/{service}", {"service_areas": [{}]}, "/service_areas/0/name"),
+        ("/services/{service}", {"phones": [{}]}, "/phones/0/number"),
+        ("/services/{service}", {"name": None}, "/name"),
+        ("/locations/{location}", {"addresses": [{}]}, "/addresses/0/address_1"),
+    ],
+)  # fmt: skip
+def test_a_patch_with_an_incomplete_nested_object_is_refused(
+    directory_client, directory, editor, path, body, pointer
+):
+    location = directory_client.post("/locations", json={"name": "Hall"}, headers=editor)
+    service = create_service(directory_client, editor)
+    before = counts(directory)
+    url = path.format(service=service["id"], location=location.get_json()["id"])
+    response = directory_client.patch(url, json=body, headers=editor)
+    assert response.status_code == 422
+    assert pointer in [e["pointer"] for e in response.get_json()["errors"]]
+    assert counts(directory) == before
+
+
+def test_a_withdrawn_service_is_kept_for_the_record_and_not_changed(
+    directory_client, directory, editor
+):
+    service = create_service(directory_client, editor)
+    directory_client.delete(f"/services/{service['id']}", headers=editor)
+    before = counts(directory)
+    response = directory_client.patch(
+        f"/services/{service['id']}", json={"status": "active"}, headers=editor
+    )
+    assert response.status_code == 409
+    assert counts(directory) == before
+    assert directory_client.delete(f"/services/{service['id']}", headers=editor).status_code == 200
+    assert counts(directory) == before  # withdrawing again changes nothing
+
+
+def test_a_withdrawn_organisation_shows_in_each_of_its_services_history(directory_client, editor):
+    service = create_service(directory_client, editor)
+    directory_client.delete(f"/organizations/{service['organization']['id']}", headers=editor)
+    history = directory_client.get(
+        f"/metadata?resource_id={service['id']}", headers=editor
+    ).get_json()
+    assert [(m["last_action_type"], m["field_name"], m["replacement_value"])
+            for m in history][-1] == ("delete", "status", "inactive")  # fmt: skip
+    assert history[-1]["x_updated_by_name"] == "Directory Editor"

@@ -10,7 +10,7 @@ from openapi_spec_validator import validate
 from services.directory.worker import load_seed_if_empty
 from tests.integration.conftest import editor_key
 
-EXAMPLES_PER_OPERATION = 15
+EXAMPLES_PER_OPERATION = 25
 
 
 def test_the_openapi_document_is_valid(directory_client):

@@ -79,9 +79,14 @@ def test_paging_reaches_the_last_page_with_every_service_once(client):
     assert page["size"] == first["total_items"] - 9 * (number - 1)
     assert sorted(seen) == sorted(set(seen)) and len(seen) == first["total_items"]
 
-    beyond = services(client, per_page=9, page=number + 1)
-    assert beyond["empty"] is True and beyond["contents"] == []
-    assert beyond["total_items"] == first["total_items"]
+    beyond = client.get("/services", query_string={"per_page": 9, "page": number + 1})
+    assert beyond.status_code == 422
+    assert beyond.get_json()["errors"] == [
+        {"pointer": "/page", "detail": f"There are {number} pages of 9."}
+    ]
+    # nothing found is an empty first page, not a mistake
+    nothing = services(client, search="zzzz")
+    assert (nothing["total_items"], nothing["empty"], nothing["contents"]) == (0, True, [])
 
 
 def test_a_service_is_fully_nested(client):
@@ -116,6 +121,12 @@ def test_services_for_a_need_in_an_area_put_the_local_ones_first(client):
         "Bereavement support, North Strathclyde",  # covers Inverclyde
         "Cruse bereavement helpline",  # national, by name
         "Scottish Families helpline",
+    ]
+
+
+def test_search_reads_the_areas_a_service_serves(client):
+    assert names(services(client, search="bereavement inverclyde")) == [
+        "Bereavement support, North Strathclyde"
     ]
 
 

@@ -39,7 +39,7 @@ def test_an_ndjson_file_is_loaded_with_an_event_per_service(cli, directory, tmp_
     assert directory.services.count_documents({}) == 12
     assert outbox.backlog([directory.services]) == 12
     metadata = directory.metadata.find_one({"resource_id": records[0]["id"]})
-    assert metadata["updated_by_name"] == "familyties directory import directory.ndjson"
+    assert metadata["x_updated_by_name"] == "familyties directory import directory.ndjson"
 
 
 def test_importing_the_same_file_again_changes_nothing_and_a_change_is_an_update(
@@ -76,11 +76,47 @@ def test_a_file_with_bad_records_reports_each_and_loads_none(cli, directory, tmp
     assert directory.organizations.count_documents({}) == 0
 
 
+def test_every_unreadable_line_is_reported(cli, directory, tmp_path):
+    path = tmp_path / "broken.ndjson"
+    good = json.dumps(seed_services()[0])
+    path.write_text(f"{good}\n{{oops\n{good[:40]}\n[1]\n")
+    result = cli("import", str(path))
+    assert result.exit_code == 1
+    for line in ["line 2: /: Not JSON", "line 3: /: Not JSON", "line 4: /: Expected a JSON"]:
+        assert line in result.output
+    assert directory.services.count_documents({}) == 0
+
+
+def test_a_file_touching_a_withdrawn_organisation_is_refused_whole(cli, directory, editing,
+                                                                   tmp_path):  # fmt: skip
+    records = json.loads(json.dumps(seed_services()[:2]))
+    path = tmp_path / "directory.json"
+    path.write_text(json.dumps(records[:1]))
+    assert cli("import", str(path)).exit_code == 0
+    editing.withdraw_organization(records[0]["organization"]["id"], {"id": "e", "name": "E"})
+
+    def stored():
+        return directory.services.count_documents({}), directory.metadata.count_documents({})
+
+    before = stored()
+
+    path.write_text(json.dumps(records))
+    result = cli("import", str(path))
+
+    assert result.exit_code == 1
+    assert "record 1: /id: This is withdrawn here" in result.output
+    assert "record 1: /organization/id: This is withdrawn here" in result.output
+    assert (
+        directory.services.count_documents({}),
+        directory.metadata.count_documents({}),
+    ) == before
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         ("{not json", "the file: /: Not JSON"),
-        ('{"name": "a lone object"}', "Expected a JSON array of services"),
+        ('{"name": "a lone object"}', "the file: /: Expected a JSON array of services"),
         ("[1, 2]", "record 1: /: Expected a JSON object"),
     ],
 )

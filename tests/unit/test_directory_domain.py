@@ -98,13 +98,15 @@ def test_a_confidential_location_shows_only_how_to_make_contact():
 
 def test_a_change_lists_each_field_and_withholds_confidential_values():
     before = {"name": "Refuge", "addresses": [{"address_1": "1 Hidden Street"}]}
-    after = {"name": "Refuge North", "addresses": [{"address_1": "2 Hidden Street"}]}
+    after = {"name": "Refuge North", "addresses": [{"address_1": "2 Hidden Street"}],
+             "description": "By the park"}  # fmt: skip
     changes = domain.field_changes(before, after, confidential=True)
+    withheld = {"previous_value": domain.WITHHELD, "replacement_value": domain.WITHHELD}
     assert changes == [
-        {"field_name": "addresses", "previous_value": domain.WITHHELD,
-         "replacement_value": domain.WITHHELD},
+        {"field_name": "addresses", **withheld},
+        {"field_name": "description", **withheld},  # only what the public sees is shown
         {"field_name": "name", "previous_value": "Refuge", "replacement_value": "Refuge North"},
-    ]  # fmt: skip
+    ]
     assert domain.field_changes(before, before) == []
 
 
@@ -148,7 +150,14 @@ def test_the_seed_is_valid_hsds_covering_every_area_prison_and_agency_type():
     assert every_need == {need_term_id(code) for code in v.NEEDS if code != "other"}
 
 
-def test_seed_phone_numbers_are_from_ofcoms_drama_ranges():
+def test_every_seed_phone_number_is_from_ofcoms_drama_ranges():
     drama = re.compile(r"^(0141 496 0\d{3}|01632 960\d{3}|0808 157 0\d{3})$")
-    numbers = [p["number"] for s in seed_services() for p in s["phones"]]
-    assert numbers and all(drama.match(n) for n in numbers), numbers
+
+    def numbers(value):  # every "number" anywhere: services, contacts, locations
+        if isinstance(value, dict):
+            own = [value["number"]] if "number" in value else []
+            return own + [n for v in value.values() for n in numbers(v)]
+        return [n for v in value for n in numbers(v)] if isinstance(value, list) else []
+
+    found = numbers(seed_services())
+    assert len(found) > 100 and all(drama.match(n) for n in found), found
