@@ -91,3 +91,13 @@ class Stack:
 
     def resume(self, process_name: str) -> None:
         os.kill(self.pid_of(process_name), signal.SIGCONT)
+
+
+def wait_for(condition, timeout: float) -> bool:
+    """Whether `condition()` came true within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True

@@ -3,7 +3,6 @@ and an editor's change over HTTP reaches Kafka with who made it and when."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 import pytest
@@ -12,7 +11,7 @@ import requests
 from backbone.events.catalogue import topic_of
 from backbone.events.envelope import decode
 from services.directory.seed import REFUGES, seed_services
-from tests.e2e.stack import Stack
+from tests.e2e.stack import Stack, wait_for
 from tests.kafka_reader import read_topic
 
 pytestmark = pytest.mark.e2e
@@ -27,19 +26,13 @@ def stack(tmp_path_factory):
     stack.stop()
 
 
-def seeded_total(stack: Stack, timeout: float = 60) -> int:
-    deadline = time.monotonic() + timeout
-    expected = len(seed_services())
-    while time.monotonic() < deadline:
-        total = requests.get(f"{stack.url('directory')}/services", timeout=5).json()
-        if total["total_items"] == expected:
-            return expected
-        time.sleep(0.5)
-    raise AssertionError(f"the seed directory was not loaded; see {stack.log_path}")
+def seed_loaded(stack: Stack) -> bool:
+    answer = requests.get(f"{stack.url('directory')}/services", timeout=5).json()
+    return answer["total_items"] == len(seed_services())
 
 
 def test_an_editors_change_reaches_kafka_with_its_author_and_time(stack):
-    seeded_total(stack)
+    assert wait_for(lambda: seed_loaded(stack), timeout=60), f"no seed; see {stack.log_path}"
     key = stack.familyties("directory", "editors", "create", "Directory Editor", "--role",
                            "editor").strip().splitlines()[-1]  # fmt: skip
     directory = stack.url("directory")

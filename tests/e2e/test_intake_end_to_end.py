@@ -10,7 +10,7 @@ import requests
 
 from backbone.events.catalogue import topic_of
 from backbone.events.envelope import decode
-from tests.e2e.stack import Stack
+from tests.e2e.stack import Stack, wait_for
 from tests.factories import referral
 from tests.kafka_reader import read_topic, subjects_seen
 
@@ -38,6 +38,12 @@ def post(stack: Stack, partner: dict, body: dict) -> requests.Response:
     )
 
 
+def published_total(stack: Stack) -> float:
+    metrics = requests.get(f"{stack.url('referral')}/metrics", timeout=5).text
+    [line] = [m for m in metrics.splitlines() if m.startswith("familyties_events_published_total ")]
+    return float(line.split()[1])
+
+
 def test_a_posted_referral_reaches_kafka_as_referral_received(stack, partner):
     ids = {}
     for body in [referral(n) for n in range(1, 6)]:
@@ -55,13 +61,8 @@ def test_a_posted_referral_reaches_kafka_as_referral_received(stack, partner):
         assert event.data["family_member"]["name"] == ids[referral_id]["family_member"]["name"]
         assert event.data["needs"] == ids[referral_id]["needs"]
 
-    metrics = requests.get(f"{stack.url('referral')}/metrics", timeout=5).text
-    published = [
-        line
-        for line in metrics.splitlines()
-        if line.startswith("familyties_events_published_total ")
-    ]
-    assert float(published[0].split()[1]) >= 5  # counted by the worker, shown by the web process
+    # counted by the worker once it has marked the events published, shown by the web process
+    assert wait_for(lambda: published_total(stack) >= 5, timeout=30)
 
     log = stack.log_path.read_text()
     assert '"route": "/v1/referrals", "status": 201' in log  # requests are logged...
