@@ -11,6 +11,7 @@ from functools import cached_property
 
 from marshmallow import Schema
 
+from backbone.events import case
 from backbone.events.hsds import ServiceChangedSchema
 from backbone.events.referral import ReferralReceivedSchema
 
@@ -32,6 +33,10 @@ class EventType:
 def topic_of(service: str) -> str:
     """Each service publishes its events on one topic, keyed by aggregate id."""
     return f"familyties.{service}.events"
+
+
+def _case_event(name: str, schema: type[Schema], summary: str) -> EventType:
+    return EventType(name, 1, topic_of("casework"), schema, summary)
 
 
 CATALOGUE: dict[str, EventType] = {
@@ -67,6 +72,55 @@ CATALOGUE: dict[str, EventType] = {
             topic=topic_of("directory"),
             data_schema=ServiceChangedSchema,
             summary="A service is no longer offered: families are not to be signposted to it.",
+        ),
+        _case_event(
+            "CaseOpened",
+            case.CaseOpenedSchema,
+            "A case was opened for a referral; the referrer sees it as accepted.",
+        ),
+        _case_event(
+            "CaseAllocated",
+            case.CaseAllocatedSchema,
+            "A manager gave the case to a coordinator, or to another one.",
+        ),
+        _case_event(
+            "ContactRecorded",
+            case.ContactRecordedSchema,
+            "The coordinator was in touch with the family: how, when and for how "
+            "long, and which needs it addressed. Notes stay in casework.",
+        ),
+        _case_event(
+            "NeedsAssessed",
+            case.NeedsAssessedSchema,
+            "Needs were identified, or marked as addressed.",
+        ),
+        _case_event(
+            "SignpostMade",
+            case.SignpostMadeSchema,
+            "The family was introduced to a directory service, and whether their "
+            "details were shared (only with their consent).",
+        ),
+        _case_event(
+            "SignpostOutcomeRecorded",
+            case.SignpostOutcomeRecordedSchema,
+            "Whether the family engaged with the service they were signposted to.",
+        ),
+        _case_event(
+            "SupportStarted", case.SupportChangedSchema, "Ongoing one-to-one support began."
+        ),
+        _case_event("SupportEnded", case.SupportChangedSchema, "Ongoing one-to-one support ended."),
+        _case_event(
+            "CaseDeclined",
+            case.CaseDeclinedSchema,
+            "The referral was not taken on; the reason is written for the referrer.",
+        ),
+        _case_event(
+            "CaseClosed",
+            case.CaseClosedSchema,
+            "The case was closed with its outcomes, in words fit for the referrer.",
+        ),
+        _case_event(
+            "CaseReopened", case.CaseReopenedSchema, "A closed or declined case was opened again."
         ),
     ]
 }

@@ -1,0 +1,102 @@
+"""The data of casework's events. They say what happened to a case, never what was said:
+notes, the family's details and anything a coordinator writes stay in casework."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from backbone.events import vocabulary as v
+from backbone.events.referral import one_of, text
+
+CONTACT_METHODS = {
+    "telephone": "Telephone",
+    "letter": "Letter",
+    "email": "Email",
+    "text": "Text message",
+    "meeting": "Meeting",
+    "home_visit": "Home visit",
+    "prison_visit": "Prison visit",
+    "childrens_hearing": "Went with the family to a Children's Hearing",
+    "court": "Went with the family to court",
+    "review": "Went with the family to a review",
+}
+SIGNPOST_METHODS = {
+    "letter": "By letter",
+    "telephone": "By telephone",
+    "in_person": "Introduced in person",
+}
+SIGNPOST_OUTCOMES = {"pending": "Pending", "engaged": "Engaged", "not_engaged": "Not engaged"}
+NEED_STATUSES = {"identified": "Identified", "addressed": "Addressed"}
+CLOSING_OUTCOMES = {
+    "needs_met": "Needs met",
+    "signposted_on": "Signposted to other agencies",
+    "family_withdrew": "The family chose to stop",
+    "no_contact": "Could not make contact",
+    "moved_away": "Moved out of the area",
+    "other": "Other",
+}
+
+
+class CaseEventSchema(Schema):
+    case_id = fields.String(required=True)
+    referral_id = fields.String(required=True)
+    at = fields.AwareDateTime(required=True)
+    by = fields.String(required=True, metadata={"description": "The staff member's id."})
+
+
+class CaseOpenedSchema(CaseEventSchema):
+    partner_id = fields.String(required=True)
+    referring_team = fields.String(required=True, validate=one_of(v.REFERRING_TEAMS))
+    local_authority = fields.String(required=True, validate=one_of(v.LOCAL_AUTHORITIES))
+    needs = fields.List(fields.String(validate=one_of(v.NEEDS)), required=True)
+
+
+class CaseAllocatedSchema(CaseEventSchema):
+    coordinator_id = fields.String(required=True)
+    reassigned = fields.Boolean(required=True)
+
+
+class ContactRecordedSchema(CaseEventSchema):
+    contact_id = fields.String(required=True)
+    method = fields.String(required=True, validate=one_of(CONTACT_METHODS))
+    happened_at = fields.AwareDateTime(required=True)
+    duration_minutes = fields.Integer(required=True, validate=validate.Range(min=0, max=1440))
+    needs_addressed = fields.List(fields.String(validate=one_of(v.NEEDS)), required=True)
+
+
+class NeedAssessmentSchema(Schema):
+    need = fields.String(required=True, validate=one_of(v.NEEDS))
+    status = fields.String(required=True, validate=one_of(NEED_STATUSES))
+
+
+class NeedsAssessedSchema(CaseEventSchema):
+    needs = fields.List(fields.Nested(NeedAssessmentSchema), required=True)
+
+
+class SignpostMadeSchema(CaseEventSchema):
+    signpost_id = fields.String(required=True)
+    service_id = fields.String(required=True)
+    method = fields.String(required=True, validate=one_of(SIGNPOST_METHODS))
+    personal_details_shared = fields.Boolean(required=True)
+
+
+class SignpostOutcomeRecordedSchema(CaseEventSchema):
+    signpost_id = fields.String(required=True)
+    outcome = fields.String(required=True, validate=one_of(SIGNPOST_OUTCOMES))
+
+
+class SupportChangedSchema(CaseEventSchema):
+    """SupportStarted and SupportEnded: ongoing one-to-one support."""
+
+
+class CaseDeclinedSchema(CaseEventSchema):
+    reason_for_referrer = text(1000, required=True)
+
+
+class CaseClosedSchema(CaseEventSchema):
+    outcomes = fields.List(fields.String(validate=one_of(CLOSING_OUTCOMES)), required=True)
+    outcome_for_referrer = text(1000, required=True)
+
+
+class CaseReopenedSchema(CaseEventSchema):
+    status = fields.String(required=True, validate=validate.OneOf(["open", "allocated"]))

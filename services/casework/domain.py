@@ -1,0 +1,282 @@
+"""Casework's rules, free of I/O: which operations a case accepts in each state, what each
+one changes, and what the referrer is told.
+
+A case is a plain dict as stored. Each operation checks the rules and answers a `Change`:
+the fields to set, the entries to add to the case's lists, and its event. Nothing here
+reads a clock or a database; callers pass the time and what they looked up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from backbone.events import vocabulary as v
+from backbone.events.case import CONTACT_METHODS
+
+STATUSES = {
+    "open": "Waiting for a coordinator",
+    "allocated": "Allocated",
+    "closed": "Closed",
+    "declined": "Declined",
+}
+# What each operation needs the case to be.
+ALLOWED = {
+    "allocate": {"open", "allocated"},
+    "record_contact": {"allocated"},
+    "assess_needs": {"allocated"},
+    "signpost": {"allocated"},
+    "record_signpost_outcome": {"allocated"},
+    "start_support": {"allocated"},
+    "end_support": {"allocated"},
+    "decline": {"open", "allocated"},
+    "close": {"allocated"},
+    "reopen": {"closed", "declined"},
+}
+# What the referrer sees of each status of a case.
+REFERRER_STATUS = {"open": "accepted", "allocated": "allocated", "closed": "closed",
+                   "declined": "declined"}  # fmt: skip
+FIRST_CONTACT_WORKING_DAYS = 5
+
+
+class NotAllowed(Exception):
+    """The case does not accept this now; `field` names what is wrong, if one thing is."""
+
+    def __init__(self, message: str, field: str = "/") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass
+class Change:
+    event_type: str
+    event_data: dict[str, Any]
+    summary: str  # for the case's timeline, in words a coordinator reads
+    set: dict[str, Any] = field(default_factory=dict)
+    push: dict[str, Any] = field(default_factory=dict)  # list name -> entry
+
+
+def check_allowed(case: dict[str, Any], operation: str) -> None:
+    if case["status"] not in ALLOWED[operation]:
+        raise NotAllowed(_refusal(case["status"], operation))
+
+
+def _refusal(status: str, operation: str) -> str:
+    if status == "closed":
+        return "This case is closed: reopen it first."
+    if status == "declined":
+        return "This referral was declined: reopen it first."
+    if status == "open":
+        return "Allocate this case to a coordinator first."
+    return f"A case that is {STATUSES[status].lower()} cannot do this."
+
+
+def _base(case: dict[str, Any], at: datetime, by: str) -> dict[str, Any]:
+    return {"case_id": case["_id"], "referral_id": case["referral_id"], "at": at, "by": by}
+
+
+def open_case(case_id: str, referral: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """The new case for a ReferralReceived's data."""
+    return {
+        "_id": case_id,
+        "referral_id": referral["referral_id"],
+        "partner_id": referral["partner_id"],
+        "partner_name": referral["partner_name"],
+        "opened_at": at,
+        "status": "open",
+        "coordinator_id": None,
+        "referral": referral,
+        "local_authority": referral["family_member"]["local_authority"],
+        "referring_team": referral["referrer"]["team"],
+        "urgency": referral["urgency"],
+        "needs": {need: {"status": "identified", "at": at} for need in referral["needs"]},
+        "contacts": [],
+        "signposts": [],
+        "support": {"ongoing": False, "periods": []},
+        "first_contact_at": None,
+        "timeline": [{"at": at, "by": "system", "kind": "CaseOpened",
+                      "summary": f"Referral received from {referral['partner_name']}."}],
+    }  # fmt: skip
+
+
+def case_opened(case: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **_base(case, case["opened_at"], "system"),
+        "partner_id": case["partner_id"],
+        "referring_team": case["referring_team"],
+        "local_authority": case["local_authority"],
+        "needs": sorted(case["needs"]),
+    }
+
+
+def allocate(case: dict, coordinator: dict, at: datetime, by: str) -> Change:
+    check_allowed(case, "allocate")
+    if "coordinator" not in coordinator.get("roles", []):
+        raise NotAllowed("Allocate the case to a coordinator.", "/coordinator_id")
+    reassigned = case["coordinator_id"] is not None
+    if case["coordinator_id"] == coordinator["_id"]:
+        raise NotAllowed("The case is already theirs.", "/coordinator_id")
+    return Change(
+        "CaseAllocated",
+        {**_base(case, at, by), "coordinator_id": coordinator["_id"], "reassigned": reassigned},
+        f"{'Reassigned' if reassigned else 'Allocated'} to {coordinator['name']}.",
+        set={"status": "allocated", "coordinator_id": coordinator["_id"]},
+    )
+
+
+def record_contact(case: dict, contact: dict, contact_id: str, at: datetime, by: str) -> Change:
+    """`contact`: method, happened_at, duration_minutes, notes, needs_addressed."""
+    check_allowed(case, "record_contact")
+    if contact["happened_at"] > at:
+        raise NotAllowed("A contact cannot be in the future.", "/happened_at")
+    if contact["happened_at"] < case["opened_at"] - timedelta(days=1):
+        raise NotAllowed("A contact cannot be before the case was opened.", "/happened_at")
+    unknown = [n for n in contact["needs_addressed"] if n not in case["needs"]]
+    if unknown:
+        raise NotAllowed(f"Identify these needs first: {', '.join(unknown)}.", "/needs_addressed")
+    entry = {"id": contact_id, **contact, "recorded_at": at, "recorded_by": by}
+    first = case["first_contact_at"]
+    updates: dict[str, Any] = {}
+    if first is None or contact["happened_at"] < first:
+        updates["first_contact_at"] = contact["happened_at"]
+    for need in contact["needs_addressed"]:
+        updates[f"needs.{need}"] = {"status": "addressed", "at": at}
+    return Change(
+        "ContactRecorded",
+        {**_base(case, at, by), "contact_id": contact_id, "method": contact["method"],
+         "happened_at": contact["happened_at"], "duration_minutes": contact["duration_minutes"],
+         "needs_addressed": contact["needs_addressed"]},
+        f"{CONTACT_METHODS[contact['method']]}, {contact['duration_minutes']} minutes.",
+        set=updates,
+        push={"contacts": entry},
+    )  # fmt: skip
+
+
+def assess_needs(case: dict, needs: list[dict], at: datetime, by: str) -> Change:
+    """`needs`: [{need, status}] with status identified or addressed."""
+    check_allowed(case, "assess_needs")
+    changed = [n for n in needs if case["needs"].get(n["need"], {}).get("status") != n["status"]]
+    if not changed:
+        raise NotAllowed("Nothing changes: the needs are already recorded so.", "/needs")
+    words = "; ".join(f"{v.NEEDS[n['need']]}: {n['status']}" for n in changed)
+    return Change(
+        "NeedsAssessed",
+        {**_base(case, at, by), "needs": changed},
+        f"Needs: {words}.",
+        set={f"needs.{n['need']}": {"status": n["status"], "at": at} for n in changed},
+    )
+
+
+def signpost(
+    case: dict, service: dict | None, signpost_id: str, method: str, share: bool, at, by: str
+) -> Change:
+    """`service`: casework's view of the directory service, or None if it has none."""
+    check_allowed(case, "signpost")
+    if service is None or service.get("status") != "active":
+        raise NotAllowed("No current directory service has this id.", "/service_id")
+    if share and not case["referral"]["consent"]["share_with_agencies"]:
+        raise NotAllowed(
+            "The family has not consented to share their details with other agencies: "
+            "signpost them without sharing.",
+            "/personal_details_shared",
+        )
+    entry = {"id": signpost_id, "service_id": service["_id"], "service_name": service["name"],
+             "method": method, "personal_details_shared": share, "outcome": "pending",
+             "made_at": at, "made_by": by}  # fmt: skip
+    return Change(
+        "SignpostMade",
+        {**_base(case, at, by), "signpost_id": signpost_id, "service_id": service["_id"],
+         "method": method, "personal_details_shared": share},
+        f"Signposted to {service['name']}" + (" (details shared)." if share else "."),
+        push={"signposts": entry},
+    )  # fmt: skip
+
+
+def record_signpost_outcome(case: dict, signpost_id: str, outcome: str, at, by: str) -> Change:
+    check_allowed(case, "record_signpost_outcome")
+    matching = [s for s in case["signposts"] if s["id"] == signpost_id]
+    if not matching:
+        raise NotAllowed("This case has no signpost with this id.", "/signpost_id")
+    index = case["signposts"].index(matching[0])
+    return Change(
+        "SignpostOutcomeRecorded",
+        {**_base(case, at, by), "signpost_id": signpost_id, "outcome": outcome},
+        f"{matching[0]['service_name']}: {outcome.replace('_', ' ')}.",
+        set={f"signposts.{index}.outcome": outcome, f"signposts.{index}.outcome_at": at},
+    )
+
+
+def start_support(case: dict, at: datetime, by: str) -> Change:
+    check_allowed(case, "start_support")
+    if case["support"]["ongoing"]:
+        raise NotAllowed("One-to-one support is already ongoing.")
+    return Change("SupportStarted", _base(case, at, by), "Ongoing one-to-one support began.",
+                  set={"support.ongoing": True, "support.started_at": at})  # fmt: skip
+
+
+def end_support(case: dict, at: datetime, by: str) -> Change:
+    check_allowed(case, "end_support")
+    if not case["support"]["ongoing"]:
+        raise NotAllowed("There is no ongoing one-to-one support to end.")
+    return _ending_support(case, at, by)
+
+
+def _ending_support(case: dict, at: datetime, by: str) -> Change:
+    period = {"started_at": case["support"]["started_at"], "ended_at": at}
+    return Change("SupportEnded", _base(case, at, by), "Ongoing one-to-one support ended.",
+                  set={"support.ongoing": False, "support.started_at": None},
+                  push={"support.periods": period})  # fmt: skip
+
+
+def decline(case: dict, reason_for_referrer: str, at: datetime, by: str) -> Change:
+    check_allowed(case, "decline")
+    return Change(
+        "CaseDeclined",
+        {**_base(case, at, by), "reason_for_referrer": reason_for_referrer},
+        f"Declined: {reason_for_referrer}",
+        set={"status": "declined", "declined_at": at, "reason_for_referrer": reason_for_referrer},
+    )
+
+
+def close(case: dict, outcomes: list[str], outcome_for_referrer: str, at, by: str) -> list[Change]:
+    """Closing ends any ongoing support first."""
+    check_allowed(case, "close")
+    changes = [_ending_support(case, at, by)] if case["support"]["ongoing"] else []
+    closing = Change(
+        "CaseClosed",
+        {**_base(case, at, by), "outcomes": outcomes,
+         "outcome_for_referrer": outcome_for_referrer},
+        f"Closed: {outcome_for_referrer}",
+        set={"status": "closed", "closed_at": at, "outcomes": outcomes,
+             "outcome_for_referrer": outcome_for_referrer},
+    )  # fmt: skip
+    return [*changes, closing]
+
+
+def reopen(case: dict, at: datetime, by: str) -> Change:
+    check_allowed(case, "reopen")
+    status = "allocated" if case["coordinator_id"] else "open"
+    return Change("CaseReopened", {**_base(case, at, by), "status": status}, "Reopened.",
+                  set={"status": status})  # fmt: skip
+
+
+def waiting_for_first_contact(case: dict, today: datetime) -> bool:
+    """Open or allocated, no contact yet, and opened more than five working days ago."""
+    if case["status"] not in ("open", "allocated") or case["first_contact_at"]:
+        return False
+    return working_days_between(case["opened_at"].date(), today.date()) > (
+        FIRST_CONTACT_WORKING_DAYS
+    )
+
+
+def working_days_between(start, end) -> int:
+    """Monday to Friday days after `start` up to and including `end`."""
+    days = 0
+    day = start
+    while day < end:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            days += 1
+    return days

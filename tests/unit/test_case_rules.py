@@ -1,0 +1,175 @@
+"""Casework's rules: which operations a case accepts in each state, and what they change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.casework import domain
+from services.casework.domain import NotAllowed
+from tests.factories import referral_received_data
+
+OPENED = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
+LATER = OPENED + timedelta(days=1)
+COORDINATOR = {"_id": "c1", "name": "Casey Coordinator", "roles": ["coordinator"]}
+OTHER = {"_id": "c2", "name": "Robin Coordinator", "roles": ["coordinator"]}
+
+
+def new_case(**changes) -> dict:
+    case = domain.open_case("case-1", referral_received_data(), OPENED)
+    return {**case, **changes}
+
+
+def allocated(**changes) -> dict:
+    return new_case(**{"status": "allocated", "coordinator_id": "c1", **changes})
+
+
+def contact(**changes) -> dict:
+    return {"method": "telephone", "happened_at": LATER, "duration_minutes": 30,
+            "notes": "Talked about visits.", "needs_addressed": [], **changes}  # fmt: skip
+
+
+def test_a_new_case_holds_the_referrals_needs_as_identified():
+    case = new_case()
+    assert case["status"] == "open"
+    assert set(case["needs"]) == set(referral_received_data()["needs"])
+    assert {n["status"] for n in case["needs"].values()} == {"identified"}
+    assert domain.case_opened(case)["needs"] == sorted(case["needs"])
+
+
+def test_only_allocation_declining_moves_an_open_case():
+    case = new_case()
+    with pytest.raises(NotAllowed, match="Allocate this case"):
+        domain.record_contact(case, contact(), "k1", LATER, "c1")
+    change = domain.allocate(case, COORDINATOR, LATER, "manager")
+    assert change.set == {"status": "allocated", "coordinator_id": "c1"}
+    assert change.event_data["reassigned"] is False
+
+
+def test_reassigning_goes_to_another_coordinator_only():
+    case = allocated()
+    assert domain.allocate(case, OTHER, LATER, "m").event_data["reassigned"] is True
+    with pytest.raises(NotAllowed, match="already theirs"):
+        domain.allocate(case, COORDINATOR, LATER, "m")
+    with pytest.raises(NotAllowed, match="coordinator"):
+        domain.allocate(case, {"_id": "m", "name": "M", "roles": ["manager"]}, LATER, "m")
+
+
+def test_a_contact_records_its_needs_as_addressed_and_keeps_its_notes_out_of_the_event():
+    case = allocated()
+    need = next(iter(case["needs"]))
+    change = domain.record_contact(case, contact(needs_addressed=[need]), "k1", LATER, "c1")
+    assert change.set[f"needs.{need}"]["status"] == "addressed"
+    assert change.set["first_contact_at"] == LATER
+    assert change.push["contacts"]["notes"] == "Talked about visits."
+    assert "notes" not in change.event_data
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"happened_at": LATER + timedelta(days=2)}, "/happened_at"),  # after "now"
+        ({"happened_at": OPENED - timedelta(days=3)}, "/happened_at"),
+        ({"needs_addressed": ["housing", "bereavement"]}, "/needs_addressed"),
+    ],
+)
+def test_a_contact_in_the_future_or_before_the_case_or_for_unknown_needs_is_refused(changes, field):
+    case = allocated(needs={"education": {"status": "identified", "at": OPENED}})
+    with pytest.raises(NotAllowed) as refused:
+        domain.record_contact(case, contact(**changes), "k1", LATER, "c1")
+    assert refused.value.field == field
+
+
+def test_a_closed_case_accepts_nothing_but_reopening():
+    case = allocated(status="closed")
+    for operation in [
+        lambda: domain.record_contact(case, contact(), "k", LATER, "c1"),
+        lambda: domain.assess_needs(case, [{"need": "housing", "status": "identified"}], LATER,
+                                    "c1"),
+        lambda: domain.signpost(case, {"_id": "s", "name": "S", "status": "active"}, "p",
+                                "letter", False, LATER, "c1"),
+        lambda: domain.start_support(case, LATER, "c1"),
+        lambda: domain.close(case, ["needs_met"], "Done.", LATER, "c1"),
+        lambda: domain.decline(case, "No.", LATER, "c1"),
+        lambda: domain.allocate(case, OTHER, LATER, "m"),
+    ]:  # fmt: skip
+        with pytest.raises(NotAllowed, match="closed: reopen it first"):
+            operation()
+    assert domain.reopen(case, LATER, "m").set == {"status": "allocated"}
+    assert domain.reopen(new_case(status="declined"), LATER, "m").set == {"status": "open"}
+    with pytest.raises(NotAllowed):
+        domain.reopen(allocated(), LATER, "m")
+
+
+def test_closing_ends_ongoing_support_first():
+    case = allocated(support={"ongoing": True, "started_at": OPENED, "periods": []})
+    ending, closing = domain.close(case, ["needs_met"], "Support is complete.", LATER, "c1")
+    assert ending.event_type == "SupportEnded"
+    assert ending.push["support.periods"] == {"started_at": OPENED, "ended_at": LATER}
+    assert closing.event_type == "CaseClosed"
+    assert closing.event_data["outcome_for_referrer"] == "Support is complete."
+    assert [c.event_type for c in domain.close(allocated(), ["other"], "x", LATER, "c")] == [
+        "CaseClosed"
+    ]
+
+
+def test_support_starts_and_ends_once():
+    case = allocated()
+    with pytest.raises(NotAllowed, match="no ongoing"):
+        domain.end_support(case, LATER, "c1")
+    assert domain.start_support(case, LATER, "c1").set["support.ongoing"] is True
+    with pytest.raises(NotAllowed, match="already ongoing"):
+        domain.start_support(allocated(support={"ongoing": True, "started_at": OPENED,
+                                                "periods": []}), LATER, "c1")  # fmt: skip
+
+
+def test_signposting_shares_details_only_with_consent():
+    service = {"_id": "svc", "name": "Cruse bereavement helpline", "status": "active"}
+    case = allocated()
+    case["referral"]["consent"]["share_with_agencies"] = False
+    with pytest.raises(NotAllowed) as refused:
+        domain.signpost(case, service, "p1", "telephone", True, LATER, "c1")
+    assert refused.value.field == "/personal_details_shared"
+    change = domain.signpost(case, service, "p1", "telephone", False, LATER, "c1")
+    assert change.event_data["personal_details_shared"] is False
+    assert change.push["signposts"]["outcome"] == "pending"
+
+
+@pytest.mark.parametrize("service", [None, {"_id": "s", "name": "Gone", "status": "inactive"}])
+def test_signposting_to_an_unknown_or_withdrawn_service_is_refused(service):
+    with pytest.raises(NotAllowed) as refused:
+        domain.signpost(allocated(), service, "p1", "letter", False, LATER, "c1")
+    assert refused.value.field == "/service_id"
+
+
+def test_a_signpost_outcome_is_recorded_against_its_signpost():
+    case = allocated(signposts=[{"id": "p1", "service_name": "Cruse", "outcome": "pending"}])
+    change = domain.record_signpost_outcome(case, "p1", "engaged", LATER, "c1")
+    assert change.set == {"signposts.0.outcome": "engaged", "signposts.0.outcome_at": LATER}
+    with pytest.raises(NotAllowed):
+        domain.record_signpost_outcome(case, "p9", "engaged", LATER, "c1")
+
+
+def test_reassessing_needs_to_what_they_are_changes_nothing():
+    case = allocated(needs={"housing": {"status": "identified", "at": OPENED}})
+    with pytest.raises(NotAllowed, match="Nothing changes"):
+        domain.assess_needs(case, [{"need": "housing", "status": "identified"}], LATER, "c1")
+    change = domain.assess_needs(case, [{"need": "housing", "status": "addressed"},
+                                        {"need": "education", "status": "identified"}],
+                                 LATER, "c1")  # fmt: skip
+    assert set(change.set) == {"needs.housing", "needs.education"}
+
+
+def test_waiting_for_first_contact_counts_working_days():
+    case = new_case()  # opened on a Monday
+    assert not domain.waiting_for_first_contact(case, OPENED + timedelta(days=7))  # 5 days
+    assert domain.waiting_for_first_contact(case, OPENED + timedelta(days=8))  # 6 days
+    contacted = new_case(first_contact_at=LATER)
+    assert not domain.waiting_for_first_contact(contacted, OPENED + timedelta(days=30))
+    assert domain.working_days_between(OPENED.date(), (OPENED + timedelta(days=14)).date()) == 10
+
+
+def test_the_referrer_sees_each_status_in_its_own_words():
+    assert domain.REFERRER_STATUS == {"open": "accepted", "allocated": "allocated",
+                                      "closed": "closed", "declined": "declined"}  # fmt: skip
