@@ -52,7 +52,8 @@ class KeyHolders:
         return holder, api_key
 
     def all(self) -> list[dict[str, Any]]:
-        return list(self.collection.find({}, {"api_key_hash": 0}).sort("created_at", 1))
+        hidden = {"api_key_hash": 0, "password_hash": 0}
+        return list(self.collection.find({}, hidden).sort("created_at", 1))
 
     def revoke(self, holder_id: str) -> bool:
         result = self.collection.update_one(
@@ -69,7 +70,7 @@ class KeyHolders:
             if holder is not None:
                 return holder
         holder = self.collection.find_one(
-            {"api_key_hash": digest, "revoked_at": None}, {"api_key_hash": 0}
+            {"api_key_hash": digest, "revoked_at": None}, {"api_key_hash": 0, "password_hash": 0}
         )
         if holder is not None and self._cache is not None:
             with self._lock:

@@ -13,6 +13,7 @@ from backbone.asyncapi import asyncapi_document
 from backbone.settings import Settings
 from backbone.worker import run
 from services import NAMES, stack
+from services.casework.cli import casework
 from services.directory.cli import directory
 from services.referral.cli import partners
 
@@ -26,6 +27,7 @@ def main() -> None:
 
 main.add_command(partners)
 main.add_command(directory)
+main.add_command(casework)
 
 
 @main.command()

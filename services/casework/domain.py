@@ -14,6 +14,7 @@ from typing import Any
 
 from backbone.events import vocabulary as v
 from backbone.events.case import CONTACT_METHODS
+from backbone.events.hsds import NATIONAL_AREA
 
 STATUSES = {
     "open": "Waiting for a coordinator",
@@ -280,3 +281,15 @@ def working_days_between(start, end) -> int:
         if day.weekday() < 5:
             days += 1
     return days
+
+
+def signpost_choices(
+    services: list[dict[str, Any]], local_authority: str | None
+) -> list[dict[str, Any]]:
+    """Directory services for a family: those for their own local authority first, then
+    national ones; services for other areas are left out."""
+    if local_authority is None:
+        return sorted(services, key=lambda s: s["name"].casefold())
+    here = v.LOCAL_AUTHORITIES[local_authority]
+    fitting = [s for s in services if here in s["areas"] or NATIONAL_AREA in s["areas"]]
+    return sorted(fitting, key=lambda s: (here not in s["areas"], s["name"].casefold()))

@@ -1,10 +1,37 @@
-"""The casework worker process."""
+"""The casework worker: opens a case for each referral, keeps its view of the directory,
+and relays its own events (CaseOpened, CaseAllocated, ...) from the outbox to Kafka."""
 
+from __future__ import annotations
+
+from backbone import mongo
+from backbone.consumer import dead_letter_topic
+from backbone.events.catalogue import topic_of
 from backbone.settings import Settings
-from backbone.worker import WorkerPlan
-from services.basic import basic_plan
-from services.casework import SERVICE
+from backbone.worker import WorkerPlan, consumer_task, relay_task
+from services.casework import GROUP, SERVICE
+from services.casework.handlers import handlers
+from services.casework.repository import Cases
+
+READS = [topic_of("referral"), topic_of("directory")]
 
 
 def plan(settings: Settings) -> WorkerPlan:
-    return basic_plan(SERVICE)
+    db = mongo.database(settings, SERVICE)
+    cases = Cases(db)
+    return WorkerPlan(
+        SERVICE,
+        topics=[topic_of(SERVICE), *READS, dead_letter_topic(GROUP)],
+        tasks={
+            "indexes": _ensure_indexes_once(cases),
+            "outbox-relay": relay_task(settings, lambda: [cases.cases]),
+            "consumer": consumer_task(settings, GROUP, READS, handlers(cases), db),
+        },
+    )
+
+
+def _ensure_indexes_once(cases: Cases):
+    def ensure(stop) -> None:
+        cases.ensure_indexes()  # the unique referral index keeps one case per referral
+        stop.wait()
+
+    return ensure

@@ -120,3 +120,20 @@ def referral_received_data(record: dict[str, Any]) -> dict[str, Any]:
         "received_at": record["received_at"].isoformat(),
         "possible_duplicate_of": record["possible_duplicate_of"],
     }
+
+
+def referrer_view(event_type: str, data: dict[str, Any]) -> dict[str, Any] | None:
+    """What a case event means to the referrer: their referral's new status, when, and
+    the words casework wrote for them; None when nothing they see changes."""
+    if event_type == "CaseOpened":
+        return {"status": "accepted", "at": data["at"]}
+    if event_type == "CaseAllocated" and not data["reassigned"]:
+        return {"status": "allocated", "at": data["at"]}
+    if event_type == "CaseDeclined":
+        return {"status": "declined", "at": data["at"], "reason": data["reason_for_referrer"]}
+    if event_type == "CaseClosed":
+        return {"status": "closed", "at": data["at"], "outcome": data["outcome_for_referrer"]}
+    if event_type == "CaseReopened":
+        status = "allocated" if data["status"] == "allocated" else "accepted"
+        return {"status": status, "at": data["at"]}
+    return None

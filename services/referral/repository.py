@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
@@ -65,6 +66,15 @@ class Referrals:
         # multikey range made SecantusDB scan the whole collection.
         return list(
             self.collection.find({"match_keys": {"$in": keys}}, {"partner_id": 1, "referred_on": 1})
+        )
+
+    def follow_case(self, referral_id: str, change: dict[str, Any], session: ClientSession) -> None:
+        """Record what casework did, as the referrer sees it: a new status, when, and the
+        words written for them (a reason to decline, an outcome)."""
+        self.collection.update_one(
+            {"_id": referral_id},
+            {"$set": {"status": change["status"]}, "$push": {"status_history": change}},
+            session=session,
         )
 
     def for_partner(self, partner_id: str, referral_id: str) -> dict[str, Any] | None:

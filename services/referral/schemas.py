@@ -17,6 +17,8 @@ class StoredReferral(fields.Nested):
 class StatusChangeSchema(Schema):
     status = fields.String()
     at = fields.AwareDateTime()
+    reason = fields.String(metadata={"description": "Why it was declined."})
+    outcome = fields.String(metadata={"description": "What became of it, when closed."})
 
 
 class ReferralSummarySchema(Schema):

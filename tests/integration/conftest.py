@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from backbone import mongo
+from services.casework.app import create_app as create_casework_app
 from services.directory.app import create_app as create_directory_app
 from services.referral.app import create_app
 
@@ -57,3 +58,21 @@ def editor_key(app, *roles: str) -> dict[str, str]:
     """The Authorization header of a new directory editor with these roles."""
     _, key = app.extensions["editors"].create("Directory Editor", roles=list(roles))
     return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def casework_app(settings):
+    return create_casework_app(settings)
+
+
+@pytest.fixture
+def casework(casework_app):
+    return casework_app.extensions["casework"]
+
+
+def staff_key(app, username: str, role: str) -> tuple[dict, dict[str, str]]:
+    """A new staff account and its Authorization header."""
+    account, key = app.extensions["casework"].staff.create_account(
+        username, username.replace(".", " ").title(), role, "correct horse battery"
+    )
+    return account, {"Authorization": f"Bearer {key}"}

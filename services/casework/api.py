@@ -1,0 +1,181 @@
+"""Casework's JSON API, for integrations: the same operations as the web pages, under the
+same roles. A staff member's API key (`Authorization: Bearer`) identifies them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, g, request
+from flask_smorest import Blueprint
+from marshmallow import RAISE
+
+from backbone.api_keys import bearer_key
+from backbone.problems import Problem
+from backbone.web import require_json_object
+from services.casework import schemas as s
+from services.casework.domain import NotAllowed
+from services.casework.operations import Casework, Forbidden, NotYours
+from services.casework.repository import Conflict
+
+blp = Blueprint(
+    "cases",
+    __name__,
+    url_prefix="/v1",
+    description="Cases and their operations, for coordinators and managers.",
+)
+SECURITY = [{"staffKey": []}]
+
+
+def _casework() -> Casework:
+    return current_app.extensions["casework"]
+
+
+@blp.before_request
+def identify_staff() -> None:
+    key = bearer_key(request.headers.get("Authorization", ""))
+    g.staff = _casework().staff.authenticate(key) if key else None
+    if g.staff is None:
+        raise Problem(
+            401,
+            "Unauthorised",
+            "Send a current staff API key as 'Authorization: Bearer <key>'.",
+            headers={"WWW-Authenticate": 'Bearer realm="familyties-casework"'},
+        )
+    if request.method == "POST":
+        require_json_object()
+
+
+def answer(operation, *args) -> Any:
+    """Run an operation for the signed-in person; its refusals become problems."""
+    try:
+        return operation(g.staff, *args)
+    except NotYours:
+        raise Problem(404, "Not found", "No case of yours has this id.") from None
+    except Forbidden as forbidden:
+        raise Problem(403, "Forbidden", forbidden.message) from None
+    except NotAllowed as refused:
+        raise Problem(
+            422,
+            "The case does not allow this",
+            refused.message,
+            errors=[{"pointer": refused.field, "detail": refused.message}],
+        ) from None
+    except Conflict:
+        raise Problem(
+            409, "Conflict", "The case changed meanwhile: read it and try again."
+        ) from None
+
+
+@blp.get("/cases")
+@blp.arguments(s.CaseQuerySchema(), location="query", unknown=RAISE)
+@blp.response(200, s.CaseSummarySchema(many=True))
+@blp.doc(security=SECURITY)
+def list_cases(query: dict[str, Any]):
+    """A coordinator's own cases, or every case for a manager, newest first."""
+    return answer(_casework().list_cases, query)
+
+
+@blp.get("/cases/<case_id>")
+@blp.response(200, s.CaseDetailSchema())
+@blp.doc(security=SECURITY)
+def get_case(case_id: str):
+    """The whole case. The read is recorded in its audit trail."""
+    return answer(_casework().read, case_id)
+
+
+@blp.get("/cases/<case_id>/audit")
+@blp.response(200, s.AuditEntrySchema(many=True))
+@blp.doc(security=SECURITY)
+def get_audit_trail(case_id: str):
+    """Who read or changed the case, and when (managers)."""
+    return answer(_casework().audit_trail, case_id)
+
+
+@blp.post("/cases/<case_id>/allocation")
+@blp.arguments(s.AllocationSchema())
+@blp.response(200, s.CaseDetailSchema())
+@blp.doc(security=SECURITY)
+def allocate(body: dict[str, Any], case_id: str):
+    """Allocate or reassign the case to a coordinator (managers). CaseAllocated."""
+    return answer(_casework().allocate, case_id, body["coordinator_id"])
+
+
+@blp.post("/cases/<case_id>/contacts")
+@blp.arguments(s.ContactSchema())
+@blp.response(200, s.CaseDetailSchema())
+@blp.doc(security=SECURITY)
+def record_contact(body: dict[str, Any], case_id: str):
+    """Record a contact with the family. ContactRecorded (without the notes)."""
+    return answer(_casework().record_contact, case_id, body)
+
+
+@blp.post("/cases/<case_id>/needs")
+@blp.arguments(s.NeedsSchema())
+@blp.response(200, s.CaseDetailSchema())
+@blp.doc(security=SECURITY)
+def assess_needs(body: dict[str, Any], case_id: str):
+    """Record needs as identified or addressed. NeedsAssessed."""
+    return answer(_casework().assess_needs, case_id, body["needs"])
+
+
+@blp.post("/cases/<case_id>/signposts")
+@blp.arguments(s.SignpostSchema())
+@blp.response(200, s.CaseDetailSchema())
+@blp.doc(security=SECURITY)
+def signpost(body: dict[str, Any], case_id: str):
+    """Signpost the family to a directory service; their details go only with their
+    consent. SignpostMade."""
+    return answer(_casework().signpost, case_id, body)
+
+
+@blp.post("/cases/<case_id>/signposts/<signpost_id>/outcome")
+@blp.arguments(s.SignpostOutcomeSchema())
+@blp.response(200, s.CaseDetailSchema())
+@blp.doc(security=SECURITY)
+def record_signpost_outcome(body: dict[str, Any], case_id: str, signpost_id: str):
+    """Whether the family engaged with the service. SignpostOutcomeRecorded."""
+    return answer(_casework().record_signpost_outcome, case_id, signpost_id, body["outcome"])
+
+
+@blp.post("/cases/<case_id>/support")
+@blp.arguments(s.SupportSchema())
+@blp.response(200, s.CaseDetailSchema())
+@blp.doc(security=SECURITY)
+def set_support(body: dict[str, Any], case_id: str):
+    """Start or end ongoing one-to-one support. SupportStarted or SupportEnded."""
+    return answer(_casework().set_support, case_id, body["ongoing"])
+
+
+@blp.post("/cases/<case_id>/decline")
+@blp.arguments(s.DeclineSchema())
+@blp.response(200, s.CaseDetailSchema())
+@blp.doc(security=SECURITY)
+def decline(body: dict[str, Any], case_id: str):
+    """Decline the referral, with a reason the referrer will read. CaseDeclined."""
+    return answer(_casework().decline, case_id, body["reason_for_referrer"])
+
+
+@blp.post("/cases/<case_id>/close")
+@blp.arguments(s.CloseSchema())
+@blp.response(200, s.CaseDetailSchema())
+@blp.doc(security=SECURITY)
+def close(body: dict[str, Any], case_id: str):
+    """Close the case with its outcomes, in words for the referrer. CaseClosed."""
+    return answer(_casework().close, case_id, body["outcomes"], body["outcome_for_referrer"])
+
+
+@blp.post("/cases/<case_id>/reopen")
+@blp.response(200, s.CaseDetailSchema())
+@blp.doc(security=SECURITY)
+def reopen(case_id: str):
+    """Reopen a closed or declined case. CaseReopened."""
+    return answer(_casework().reopen, case_id)
+
+
+@blp.get("/directory-services")
+@blp.arguments(s.DirectoryQuerySchema(), location="query", unknown=RAISE)
+@blp.response(200, s.DirectoryServiceSchema(many=True))
+@blp.doc(security=SECURITY)
+def directory_services(query: dict[str, Any]):
+    """Directory services to signpost to, by need and area, the family's area first."""
+    return _casework().signpost_choices(query.get("need"), query.get("local_authority"))

@@ -1,0 +1,105 @@
+"""Casework's own MongoDB database: cases (each with its events in its outbox), the view
+of directory services it signposts to, and the audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.client_session import ClientSession
+from pymongo.database import Database
+
+from backbone import outbox
+from backbone.events.envelope import new_event
+from backbone.ids import new_id
+from services.casework import SOURCE
+from services.casework.domain import Change
+
+
+class Conflict(Exception):
+    """The case changed meanwhile; nothing was written, and the caller may retry."""
+
+
+class Cases:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.cases = db["cases"]
+        self.services = db["directory_services"]
+        self.audit = db["audit"]
+
+    def ensure_indexes(self) -> None:
+        self.cases.create_index("referral_id", unique=True)
+        self.cases.create_index([("coordinator_id", ASCENDING), ("opened_at", DESCENDING)])
+        self.cases.create_index([("status", ASCENDING), ("opened_at", DESCENDING)])
+        outbox.ensure_index(self.cases)
+        self.audit.create_index([("case_id", ASCENDING), ("at", ASCENDING)])
+
+    def in_transaction(self, write: Callable[[ClientSession], Any]) -> Any:
+        with self.db.client.start_session() as session:
+            return session.with_transaction(write)
+
+    def get(self, case_id: str) -> dict[str, Any] | None:
+        return self.cases.find_one({"_id": case_id}, {"outbox": 0})
+
+    def find(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        return list(self.cases.find(query, {"outbox": 0}).sort("opened_at", DESCENDING))
+
+    def open_for_referral(self, case: dict[str, Any], event: dict, session: ClientSession) -> bool:
+        """Open the case unless its referral has one already; answer whether it did."""
+        if self.cases.find_one({"referral_id": case["referral_id"]}, {"_id": 1}, session=session):
+            return False
+        self.cases.insert_one(outbox.with_events({**case, "version": 1}, event), session=session)
+        return True
+
+    def apply(
+        self, case: dict[str, Any], changes: list[Change], staff: dict[str, Any], at: datetime
+    ) -> None:
+        """Write the changes, their events and their audit entries in one transaction,
+        if the case is as it was read."""
+        update: dict[str, Any] = {"$set": {}, "$push": {}, "$inc": {"version": 1}}
+        events, timeline = [], []
+        for change in changes:
+            update["$set"].update(change.set)
+            for name, entry in change.push.items():
+                update["$push"].setdefault(name, {"$each": []})["$each"].append(entry)
+            events.append(new_event(change.event_type, SOURCE, case["_id"], change.event_data))
+            timeline.append({"at": at, "by": staff["_id"], "by_name": staff["name"],
+                             "kind": change.event_type, "summary": change.summary})  # fmt: skip
+        update["$push"]["timeline"] = {"$each": timeline}
+        update["$push"]["outbox"] = {"$each": events}
+        if not update["$set"]:
+            del update["$set"]
+
+        def write(session: ClientSession) -> None:
+            result = self.cases.update_one(
+                {"_id": case["_id"], "version": case["version"]}, update, session=session
+            )
+            if result.matched_count != 1:
+                raise Conflict()
+            self.audit.insert_many(
+                [_audit(case["_id"], staff, at, c.event_type, c.summary) for c in changes],
+                session=session,
+            )
+
+        self.in_transaction(write)
+
+    def record_read(self, case_id: str, staff: dict[str, Any], at: datetime, what: str) -> None:
+        self.audit.insert_one(_audit(case_id, staff, at, "read", what))
+
+    def audit_trail(self, case_id: str) -> list[dict[str, Any]]:
+        return list(self.audit.find({"case_id": case_id}).sort("at", ASCENDING))
+
+    # ---- the view of directory services ---------------------------------------------
+
+    def service(self, service_id: str) -> dict[str, Any] | None:
+        return self.services.find_one({"_id": service_id})
+
+    def keep_service(self, service: dict[str, Any], session: ClientSession) -> None:
+        self.services.replace_one({"_id": service["_id"]}, service, upsert=True, session=session)
+
+
+def _audit(case_id: str, staff: dict, at: datetime, action: str, what: str) -> dict[str, Any]:
+    return {"_id": new_id(), "case_id": case_id, "at": at, "staff_id": staff["_id"],
+            "staff_name": staff["name"], "action": action, "what": what}  # fmt: skip

@@ -1,0 +1,135 @@
+"""What casework's JSON API accepts and answers."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from backbone.clock import now
+from backbone.events import vocabulary as v
+from backbone.events.case import (
+    CLOSING_OUTCOMES,
+    CONTACT_METHODS,
+    NEED_STATUSES,
+    SIGNPOST_METHODS,
+    SIGNPOST_OUTCOMES,
+)
+from backbone.events.referral import one_of, text
+from services.casework.domain import STATUSES
+
+
+class CaseQuerySchema(Schema):
+    status = fields.String(validate=one_of(STATUSES))
+    local_authority = fields.String(validate=one_of(v.LOCAL_AUTHORITIES))
+    need = fields.String(validate=one_of(v.NEEDS))
+    waiting_for_first_contact = fields.Boolean(
+        metadata={"description": "No contact yet, more than 5 working days after opening."}
+    )
+
+
+class AllocationSchema(Schema):
+    coordinator_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+class ContactSchema(Schema):
+    method = fields.String(required=True, validate=one_of(CONTACT_METHODS))
+    happened_at = fields.AwareDateTime(required=True)
+    duration_minutes = fields.Integer(required=True, validate=validate.Range(min=0, max=1440))
+    notes = text(5000, load_default="")
+    needs_addressed = fields.List(fields.String(validate=one_of(v.NEEDS)), load_default=list)
+
+    @validates("happened_at")
+    def not_in_future(self, value, data_key):
+        if value > now():
+            raise ValidationError("A contact cannot be in the future.")
+
+
+class NeedSchema(Schema):
+    need = fields.String(required=True, validate=one_of(v.NEEDS))
+    status = fields.String(required=True, validate=one_of(NEED_STATUSES))
+
+
+class NeedsSchema(Schema):
+    needs = fields.List(fields.Nested(NeedSchema), required=True,
+                        validate=validate.Length(min=1))  # fmt: skip
+
+
+class SignpostSchema(Schema):
+    service_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    method = fields.String(required=True, validate=one_of(SIGNPOST_METHODS))
+    personal_details_shared = fields.Boolean(required=True)
+
+
+class SignpostOutcomeSchema(Schema):
+    outcome = fields.String(required=True, validate=one_of(SIGNPOST_OUTCOMES))
+
+
+class SupportSchema(Schema):
+    ongoing = fields.Boolean(required=True)
+
+
+class DeclineSchema(Schema):
+    reason_for_referrer = text(1000, required=True)
+
+
+class CloseSchema(Schema):
+    outcomes = fields.List(fields.String(validate=one_of(CLOSING_OUTCOMES)), required=True,
+                           validate=validate.Length(min=1))  # fmt: skip
+    outcome_for_referrer = text(1000, required=True)
+
+
+class TimelineEntrySchema(Schema):
+    at = fields.AwareDateTime()
+    by_name = fields.String()
+    kind = fields.String()
+    summary = fields.String()
+
+
+class CaseSummarySchema(Schema):
+    id = fields.String(attribute="_id")
+    referral_id = fields.String()
+    status = fields.String()
+    coordinator_id = fields.String(allow_none=True)
+    partner_name = fields.String()
+    opened_at = fields.AwareDateTime()
+    urgency = fields.String()
+    local_authority = fields.String()
+    referring_team = fields.String()
+    family_name = fields.String(attribute="referral.family_member.name")
+    first_contact_at = fields.AwareDateTime(allow_none=True)
+
+
+class CaseDetailSchema(CaseSummarySchema):
+    """The whole case: for its coordinator and managers only."""
+
+    referral = fields.Dict()
+    needs = fields.Dict()
+    contacts = fields.List(fields.Dict())
+    signposts = fields.List(fields.Dict())
+    support = fields.Dict()
+    timeline = fields.List(fields.Nested(TimelineEntrySchema))
+    outcomes = fields.List(fields.String())
+    outcome_for_referrer = fields.String()
+    reason_for_referrer = fields.String()
+
+
+class AuditEntrySchema(Schema):
+    at = fields.AwareDateTime()
+    staff_id = fields.String()
+    staff_name = fields.String()
+    action = fields.String()
+    what = fields.String()
+
+
+class DirectoryServiceSchema(Schema):
+    id = fields.String(attribute="_id")
+    name = fields.String()
+    organization_name = fields.String()
+    description = fields.String()
+    areas = fields.List(fields.String())
+    needs = fields.List(fields.String())
+    phones = fields.List(fields.String())
+
+
+class DirectoryQuerySchema(Schema):
+    need = fields.String(validate=one_of(v.NEEDS))
+    local_authority = fields.String(validate=one_of(v.LOCAL_AUTHORITIES))

@@ -1,0 +1,278 @@
+"""Casework against the real servers: a case per referral (once), the operations over the
+JSON API under each role, the audit trail, and bad input that changes nothing."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from kafka.admin import NewTopic
+
+from backbone import kafka
+from backbone.clock import now
+from backbone.consumer import ConsumerRunner
+from backbone.events.envelope import decode, encode, new_event
+from services.casework.handlers import handlers
+from services.directory.seed import seed_services
+from services.directory.taxonomy import need_term_id
+from tests.factories import referral_received_data
+from tests.integration.conftest import staff_key
+
+CRUSE_ID = next(s["id"] for s in seed_services() if s["name"] == "Cruse bereavement helpline")
+
+
+def deliver(cases, event_type: str, subject: str, data: dict) -> dict:
+    """Apply an event as casework's consumer does: decoded, in a transaction."""
+    envelope = new_event(event_type, "/test", subject, data)
+    event = decode(encode(envelope))
+    cases.in_transaction(lambda session: handlers(cases)[event_type](event, session))
+    return envelope
+
+
+def a_referral(**changes) -> dict:
+    data = referral_received_data()
+    data["referral_id"] = str(uuid.uuid4())
+    return {**data, **changes}
+
+
+def directory_service(name: str = "Cruse bereavement helpline") -> dict:
+    """The directory's public view of a seed service, as its ServicePublished carries it."""
+    service = next(s for s in seed_services() if s["name"] == name)
+    for attribute in service["attributes"]:
+        code = next(c for c in ("bereavement", "one_to_one_emotional_support", "domestic_abuse",
+                                "housing", "children_and_parenting")
+                    if need_term_id(c) == attribute["taxonomy_term_id"])  # fmt: skip
+        attribute["taxonomy_term"] = {"id": attribute["taxonomy_term_id"], "code": code,
+                                      "name": code, "description": code}  # fmt: skip
+    return {"service": service, "change": {"action": "create", "resource_type": "service",
+            "resource_id": service["id"], "by": {"id": "seed", "name": "Seed"},
+            "at": now().isoformat(), "fields_changed": []}}  # fmt: skip
+
+
+@pytest.fixture
+def people(casework_app):
+    manager, manager_auth = staff_key(casework_app, "morgan.manager", "manager")
+    casey, casey_auth = staff_key(casework_app, "casey.coordinator", "coordinator")
+    robin, robin_auth = staff_key(casework_app, "robin.coordinator", "coordinator")
+    return {"manager": (manager, manager_auth), "casey": (casey, casey_auth),
+            "robin": (robin, robin_auth)}  # fmt: skip
+
+
+@pytest.fixture
+def case_id(casework, people) -> str:
+    """A case opened from a referral and allocated to Casey."""
+    referral = a_referral()
+    deliver(casework.cases, "ReferralReceived", referral["referral_id"], referral)
+    case = casework.cases.cases.find_one({"referral_id": referral["referral_id"]})
+    casework.allocate(people["manager"][0], case["_id"], people["casey"][0]["_id"])
+    return case["_id"]
+
+
+def post(client, path, auth, body=None):
+    return client.post(path, json=body or {}, headers=auth)
+
+
+def state(casework, case_id) -> tuple:
+    """What a refused request must leave as it was: the case, its events, its audit."""
+    case = casework.cases.cases.find_one({"_id": case_id})
+    return case["version"], len(case["outbox"]), casework.cases.audit.count_documents({})
+
+
+def test_redelivering_every_referral_opens_no_second_case(settings, casework):
+    topic = f"test.referrals.{uuid.uuid4().hex[:8]}"
+    admin = kafka.admin(settings)
+    admin.create_topics([NewTopic(topic, num_partitions=2, replication_factor=1)])
+    admin.close()
+    producer = kafka.producer(settings)
+    referrals = [a_referral() for _ in range(5)]
+    envelopes = [new_event("ReferralReceived", "/test", r["referral_id"], r) for r in referrals]
+    for _ in range(2):  # every event twice
+        for envelope in envelopes:
+            producer.send(topic, key=envelope["subject"].encode(), value=encode(envelope))
+    # and once more under a new event id, as if intake had published it afresh
+    again = new_event("ReferralReceived", "/test", referrals[0]["referral_id"], referrals[0])
+    producer.send(topic, key=again["subject"].encode(), value=encode(again)).get(10)
+    group = f"casework-{uuid.uuid4().hex[:6]}"
+    runner = ConsumerRunner(group, kafka.consumer(settings, group, [topic]),
+                            handlers(casework.cases), casework.cases.db, producer)  # fmt: skip
+    stop, deadline, seen = threading.Event(), time.monotonic() + 45, 0
+    while seen < 11 and time.monotonic() < deadline:
+        seen += runner.poll_once(stop)
+    runner.consumer.close()
+
+    assert seen == 11
+    cases = list(casework.cases.cases.find())
+    assert sorted(c["referral_id"] for c in cases) == sorted(r["referral_id"] for r in referrals)
+    assert all([e["type"] for e in c["outbox"]] == ["CaseOpened"] for c in cases)
+
+
+def test_a_coordinator_works_a_case_from_contact_to_close(casework_app, casework, people,
+                                                         case_id):  # fmt: skip
+    client = casework_app.test_client()
+    _, auth = people["casey"]
+    deliver(casework.cases, "ServicePublished", CRUSE_ID, directory_service())
+    need = "bereavement"
+    steps = [
+        (f"/v1/cases/{case_id}/needs", {"needs": [{"need": need, "status": "identified"}]}),
+        (f"/v1/cases/{case_id}/contacts", {
+            "method": "childrens_hearing", "happened_at": (now() - timedelta(hours=2)).isoformat(),
+            "duration_minutes": 90, "notes": "Went with the family to the hearing.",
+            "needs_addressed": [need]}),
+        (f"/v1/cases/{case_id}/support", {"ongoing": True}),
+        (f"/v1/cases/{case_id}/signposts", {"service_id": CRUSE_ID, "method": "telephone",
+                                            "personal_details_shared": False}),
+    ]  # fmt: skip
+    for path, body in steps:
+        response = post(client, path, auth, body)
+        assert response.status_code == 200, response.get_json()
+    signpost = response.get_json()["signposts"][0]
+    assert signpost["service_name"] == "Cruse bereavement helpline"
+    outcome = post(client, f"/v1/cases/{case_id}/signposts/{signpost['id']}/outcome", auth,
+                   {"outcome": "engaged"})  # fmt: skip
+    assert outcome.get_json()["signposts"][0]["outcome"] == "engaged"
+    closed = post(
+        client,
+        f"/v1/cases/{case_id}/close",
+        auth,
+        {
+            "outcomes": ["needs_met", "signposted_on"],
+            "outcome_for_referrer": "Supported for three months; now with Cruse.",
+        },
+    )
+    assert closed.status_code == 200  # fmt: skip
+    case = closed.get_json()
+    assert case["status"] == "closed"
+    assert case["needs"][need]["status"] == "addressed"
+    assert case["support"]["ongoing"] is False  # closing ended the support
+    assert [t["kind"] for t in case["timeline"]] == [
+        "CaseOpened", "CaseAllocated", "NeedsAssessed", "ContactRecorded", "SupportStarted",
+        "SignpostMade", "SignpostOutcomeRecorded", "SupportEnded", "CaseClosed",
+    ]  # fmt: skip
+    events = casework.cases.cases.find_one({"_id": case_id})["outbox"]
+    assert [e["type"] for e in events][-2:] == ["SupportEnded", "CaseClosed"]
+    contact_event = next(e for e in events if e["type"] == "ContactRecorded")
+    assert "notes" not in contact_event["data"]  # the notes stay in casework
+
+    reopened = post(client, f"/v1/cases/{case_id}/reopen", auth)
+    assert reopened.get_json()["status"] == "allocated"
+
+
+def test_every_read_and_change_is_in_the_audit_trail_which_only_managers_read(
+    casework_app, people, case_id
+):
+    client = casework_app.test_client()
+    _, casey = people["casey"]
+    _, manager = people["manager"]
+    client.get(f"/v1/cases/{case_id}", headers=casey)
+    post(client, f"/v1/cases/{case_id}/support", casey, {"ongoing": True})
+    assert client.get(f"/v1/cases/{case_id}/audit", headers=casey).status_code == 403
+    trail = client.get(f"/v1/cases/{case_id}/audit", headers=manager).get_json()
+    assert [(e["staff_name"], e["action"]) for e in trail] == [
+        ("Morgan Manager", "CaseAllocated"),
+        ("Casey Coordinator", "read"),
+        ("Casey Coordinator", "SupportStarted"),
+    ]
+
+
+def test_the_permission_matrix(casework_app, casework, people, case_id):
+    client = casework_app.test_client()
+    casey, robin, manager = (people[p][1] for p in ("casey", "robin", "manager"))
+    reads = [f"/v1/cases/{case_id}"]
+    writes = [
+        (f"/v1/cases/{case_id}/support", {"ongoing": True}),
+        (f"/v1/cases/{case_id}/decline", {"reason_for_referrer": "No."}),
+        (f"/v1/cases/{case_id}/allocation", {"coordinator_id": people["robin"][0]["_id"]}),
+    ]
+    before = state(casework, case_id)
+    # no key, a wrong key: 401
+    for auth in [{}, {"Authorization": "Bearer fts_wrong"}]:
+        assert client.get(reads[0], headers=auth).status_code == 401
+        assert client.get("/v1/cases", headers=auth).status_code == 401
+    # another coordinator's case, by URL: not found, and nothing changes
+    assert client.get(reads[0], headers=robin).status_code == 404
+    for path, body in writes:
+        assert post(client, path, robin, body).status_code in (403, 404), path
+    assert client.get("/v1/cases", headers=robin).get_json() == []
+    assert state(casework, case_id) == before
+    # the coordinator sees their own case but may not allocate it
+    assert [c["id"] for c in client.get("/v1/cases", headers=casey).get_json()] == [case_id]
+    allocation, to_robin = writes[2]
+    assert post(client, allocation, casey, to_robin).status_code == 403
+    # a manager sees every case and allocates
+    assert [c["id"] for c in client.get("/v1/cases", headers=manager).get_json()] == [case_id]
+    assert post(client, allocation, manager, to_robin).status_code == 200
+    assert client.get(reads[0], headers=casey).status_code == 404  # no longer Casey's
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "pointer"),
+    [
+        ("signposts", {"service_id": "no-such-service", "method": "letter",
+                       "personal_details_shared": False}, "/service_id"),
+        ("contacts", {"method": "telephone", "duration_minutes": 10,
+                      "happened_at": (now() + timedelta(days=1)).isoformat()}, "/happened_at"),
+        ("contacts", {"method": "carrier pigeon", "duration_minutes": 10,
+                      "happened_at": now().isoformat()}, "/method"),
+        ("needs", {"needs": [{"need": "wealth", "status": "identified"}]}, "/needs/0/need"),
+        ("close", {"outcomes": [], "outcome_for_referrer": "x"}, "/outcomes"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_refused_with_the_field_and_changes_nothing(
+    casework_app, casework, people, case_id, path, body, pointer
+):
+    before = state(casework, case_id)
+    response = post(casework_app.test_client(), f"/v1/cases/{case_id}/{path}",
+                    people["casey"][1], body)  # fmt: skip
+    assert response.status_code == 422
+    assert pointer in [e["pointer"] for e in response.get_json()["errors"]]
+    assert state(casework, case_id) == before
+
+
+def test_closing_a_closed_case_is_refused(casework_app, casework, people, case_id):
+    client = casework_app.test_client()
+    close = {"outcomes": ["needs_met"], "outcome_for_referrer": "Done."}
+    assert post(client, f"/v1/cases/{case_id}/close", people["casey"][1], close).status_code == 200
+    before = state(casework, case_id)
+    again = post(client, f"/v1/cases/{case_id}/close", people["casey"][1], close)
+    assert again.status_code == 422
+    assert "closed" in again.get_json()["detail"]
+    assert state(casework, case_id) == before
+
+
+def test_without_consent_no_details_go_to_the_agency(casework_app, casework, people):
+    referral = a_referral()
+    referral["consent"] = {**referral["consent"], "share_with_agencies": False}
+    deliver(casework.cases, "ReferralReceived", referral["referral_id"], referral)
+    deliver(casework.cases, "ServicePublished", CRUSE_ID, directory_service())
+    case = casework.cases.cases.find_one({"referral_id": referral["referral_id"]})
+    casework.allocate(people["manager"][0], case["_id"], people["casey"][0]["_id"])
+    client = casework_app.test_client()
+    path = f"/v1/cases/{case['_id']}/signposts"
+    shared = {"service_id": CRUSE_ID, "method": "letter", "personal_details_shared": True}
+    refused = post(client, path, people["casey"][1], shared)
+    assert refused.status_code == 422
+    assert "not consented" in refused.get_json()["detail"]
+    assert post(client, path, people["casey"][1],
+                {**shared, "personal_details_shared": False}).status_code == 200  # fmt: skip
+
+
+def test_the_signpost_search_puts_the_familys_own_area_first(casework_app, casework, people):
+    for name in ["Cruse bereavement helpline", "Bereavement support, North Strathclyde",
+                 "Bereavement support, Glasgow"]:  # fmt: skip
+        service = directory_service(name)
+        deliver(casework.cases, "ServicePublished", service["service"]["id"], service)
+    found = (
+        casework_app.test_client()
+        .get(
+            "/v1/directory-services?need=bereavement&local_authority=INVERCLYDE",
+            headers=people["casey"][1],
+        )
+        .get_json()
+    )
+    assert [s["name"] for s in found] == [
+        "Bereavement support, North Strathclyde",  # Inverclyde's own
+        "Cruse bereavement helpline",  # national
+    ]
