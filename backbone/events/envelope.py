@@ -55,6 +55,10 @@ def new_event(type_name: str, source: str, subject: str, data: dict[str, Any]) -
     errors = kind.schema.validate(data)
     if errors:
         raise InvalidEvent(f"{type_name} data does not match its schema: {errors}")
+    try:  # caught here, in the change that makes it, not later in the relay
+        json.dumps(data)
+    except (TypeError, ValueError) as error:
+        raise InvalidEvent(f"{type_name} data is not JSON: {error}") from None
     return {
         "specversion": "1.0",
         "id": new_event_id(),

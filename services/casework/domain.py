@@ -75,7 +75,9 @@ def _refusal(status: str, operation: str) -> str:
 
 
 def _base(case: dict[str, Any], at: datetime, by: str) -> dict[str, Any]:
-    return {"case_id": case["_id"], "referral_id": case["referral_id"], "at": at, "by": by}
+    """What every case event carries. Event data is JSON: times as ISO 8601 text."""
+    return {"case_id": case["_id"], "referral_id": case["referral_id"], "at": at.isoformat(),
+            "by": by}  # fmt: skip
 
 
 def open_case(case_id: str, referral: dict[str, Any], at: datetime) -> dict[str, Any]:
@@ -147,7 +149,8 @@ def record_contact(case: dict, contact: dict, contact_id: str, at: datetime, by:
     return Change(
         "ContactRecorded",
         {**_base(case, at, by), "contact_id": contact_id, "method": contact["method"],
-         "happened_at": contact["happened_at"], "duration_minutes": contact["duration_minutes"],
+         "happened_at": contact["happened_at"].isoformat(),
+         "duration_minutes": contact["duration_minutes"],
          "needs_addressed": contact["needs_addressed"]},
         f"{CONTACT_METHODS[contact['method']]}, {contact['duration_minutes']} minutes.",
         set=updates,

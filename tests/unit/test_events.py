@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -27,6 +28,19 @@ def test_data_that_does_not_match_the_catalogue_is_never_written():
         new_event("ReferralReceived", "/familyties/referral", "r1", data)
     with pytest.raises(LookupError):
         new_event("ReferralTeleported", "/familyties/referral", "r1", {})
+
+
+def test_data_that_is_not_json_is_refused_when_written_not_when_relayed():
+    data = {
+        "case_id": "c1",
+        "referral_id": "r1",
+        "by": "s1",
+        "at": datetime(2026, 11, 2, tzinfo=UTC),
+    }  # a datetime, not its ISO text
+    with pytest.raises(InvalidEvent, match="not JSON"):
+        new_event("SupportStarted", "/familyties/casework", "c1", data)
+    assert new_event("SupportStarted", "/familyties/casework", "c1",
+                     {**data, "at": data["at"].isoformat()})  # fmt: skip
 
 
 @pytest.mark.parametrize(
