@@ -7,6 +7,7 @@ variables of the same names.
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +54,8 @@ class Settings:
     outbox_batch_size: int = 100
     api_key_cache_seconds: float = 10.0
     log_level: str = "INFO"
+    # Signs web sessions. Unset, a key is made once and kept in var_dir (see secret_key()).
+    session_secret: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -87,7 +90,27 @@ class Settings:
             outbox_batch_size=_env_int("OUTBOX_BATCH_SIZE", cls.outbox_batch_size),
             api_key_cache_seconds=_env_float("API_KEY_CACHE_SECONDS", cls.api_key_cache_seconds),
             log_level=_env("LOG_LEVEL", cls.log_level),
+            session_secret=os.environ.get("FAMILYTIES_SESSION_SECRET") or None,
         )
+
+    def secret_key(self) -> str:
+        """The session-signing key: FAMILYTIES_SESSION_SECRET, or one made on first use and
+        kept (readable by this user only) in var_dir, so sessions survive a restart."""
+        if self.session_secret:
+            return self.session_secret
+        path = self.var_dir / "session-secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            draft = path.with_name(f".session-secret.{os.getpid()}")
+            with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+                f.write(secrets.token_hex(32))
+            try:  # a link appears whole or not at all: two processes agree on one key
+                os.link(draft, path)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
+        return path.read_text().strip()
 
     def database_name(self, service: str) -> str:
         """Each service owns one database that no other service reads."""

@@ -53,7 +53,7 @@ def create_service_app(
     )
     api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(_schema_name)})
     problems.register(app)
-    _serve_swagger_ui(app)
+    serve_node_package(app, "/static/swagger-ui", "swagger-ui-dist")
 
     @app.before_request
     def start_request() -> None:
@@ -117,10 +117,15 @@ def require_json_object() -> None:
         raise Problem(400, "Malformed JSON", "The body must be one JSON object.")
 
 
-def _serve_swagger_ui(app: Flask) -> None:
-    """Interactive API docs from the swagger-ui-dist npm package: no CDN is needed."""
-    root = Path(__file__).resolve().parent.parent / "node_modules" / "swagger-ui-dist"
+NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
 
-    @app.get("/static/swagger-ui/<path:filename>")
-    def swagger_ui_asset(filename: str):
-        return send_from_directory(root, filename)
+
+def serve_node_package(app: Flask, url_prefix: str, package_dir: str) -> None:
+    """Serve files of an npm package installed by the make targets: no CDN is needed."""
+    root = NODE_MODULES / package_dir
+    endpoint = "asset_" + url_prefix.strip("/").replace("/", "_").replace("-", "_")
+
+    def asset(filename: str):
+        return send_from_directory(root, filename, max_age=3600)
+
+    app.add_url_rule(f"{url_prefix}/<path:filename>", endpoint, asset)

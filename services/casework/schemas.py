@@ -49,8 +49,11 @@ class NeedSchema(Schema):
 
 
 class NeedsSchema(Schema):
-    needs = fields.List(fields.Nested(NeedSchema), required=True,
-                        validate=validate.Length(min=1))  # fmt: skip
+    needs = fields.List(
+        fields.Nested(NeedSchema),
+        required=True,
+        validate=validate.Length(min=1, error="Choose at least one need."),
+    )
 
 
 class SignpostSchema(Schema):
@@ -72,8 +75,11 @@ class DeclineSchema(Schema):
 
 
 class CloseSchema(Schema):
-    outcomes = fields.List(fields.String(validate=one_of(CLOSING_OUTCOMES)), required=True,
-                           validate=validate.Length(min=1))  # fmt: skip
+    outcomes = fields.List(
+        fields.String(validate=one_of(CLOSING_OUTCOMES)),
+        required=True,
+        validate=validate.Length(min=1, error="Choose at least one outcome."),
+    )
     outcome_for_referrer = text(1000, required=True)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from services.casework.app import create_app as create_casework_app
+from services.notifications.app import create_app as create_notifications_app
 from services.referral.app import create_app
 from tests.factories import referral
 from tests.servers import free_port
@@ -36,11 +36,11 @@ def test_intake_stays_ready_but_degraded_without_the_broker(settings):
 
 
 def test_not_ready_without_the_database(settings):
-    """Casework, like every service, cannot answer anything without its database."""
+    """A service cannot answer anything without its database."""
     away = dataclasses.replace(
         settings, mongodb_uri=f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
     )
-    response = create_casework_app(away).test_client().get("/readyz")
+    response = create_notifications_app(away).test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["checks"]["database"].startswith("unavailable")
 

@@ -1,0 +1,148 @@
+"""A coordinator's day in Debian's Chromium (Playwright): sign in, find the new case,
+record a contact, signpost the family to a service found in the directory search, close
+the case. Every page is checked with axe-core; the case page is kept as a screenshot."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+from werkzeug.serving import make_server
+
+from backbone.web import NODE_MODULES
+from services.casework.app import create_app
+from tests.integration.test_casework_api import (
+    CRUSE_ID,
+    a_referral,
+    deliver,
+    directory_service,
+)
+from tests.servers import free_port
+
+ARTEFACTS = Path(__file__).resolve().parent.parent.parent / "test-artefacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def site(settings):
+    """Casework's pages served over real HTTP, with a referral waiting as a case."""
+    app = create_app(settings)
+    casework = app.extensions["casework"]
+    manager, _ = casework.staff.create_account("morgan", "Morgan Manager", "manager", PASSWORD)
+    coordinator, _ = casework.staff.create_account("casey", "Casey Coordinator", "coordinator",
+                                                   PASSWORD)  # fmt: skip
+    referral = a_referral()
+    referral["family_member"]["name"] = "Alex Testfamily"
+    referral["needs"] = ["bereavement", "coping_with_imprisonment_or_release"]
+    deliver(casework.cases, "ReferralReceived", referral["referral_id"], referral)
+    for name in ["Cruse bereavement helpline", "Bereavement support, Glasgow"]:
+        service = directory_service(name)
+        deliver(casework.cases, "ServicePublished", service["service"]["id"], service)
+    case = casework.cases.cases.find_one({"referral_id": referral["referral_id"]})
+    casework.allocate(manager, case["_id"], coordinator["_id"])
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield {"url": f"http://127.0.0.1:{port}", "casework": casework, "case_id": case["_id"]}
+    server.shutdown()
+
+
+@pytest.fixture
+def page():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # axe-core is injected by the test; the pages themselves allow no script at all
+        context = browser.new_context(bypass_csp=True)
+        yield context.new_page()
+        browser.close()
+
+
+def accessibility_problems(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is."""
+    page.evaluate((NODE_MODULES / "axe-core" / "axe.min.js").read_text())
+    result = page.evaluate("async () => JSON.stringify(await axe.run())")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in json.loads(result)["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_a_coordinator_works_a_case_from_sign_in_to_close(site, page):
+    checked: dict[str, list[str]] = {}
+
+    def check(name: str) -> None:
+        checked[name] = accessibility_problems(page)
+
+    page.goto(f"{site['url']}/cases")
+    assert page.url.endswith("/sign-in")  # signed out, sent to sign in
+    check("sign in")
+    page.fill("#username", "casey")
+    page.fill("#password", "wrong password")
+    page.click("button:has-text('Sign in')")
+    assert page.locator(".govuk-error-summary").is_visible()
+    check("sign in, with an error")
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+
+    assert page.locator("h1").inner_text() == "My cases"
+    check("my cases")
+    page.click("text=Alex Testfamily")
+    assert "Alex Testfamily" in page.locator("h1").inner_text()
+    check("case")
+
+    page.click("text=Record a contact")
+    check("contact form")
+    page.click("button:has-text('Record the contact')")  # nothing filled in
+    assert page.locator(".govuk-error-summary").is_visible()
+    check("contact form, with errors")
+    page.check("text=Went with the family to a Children's Hearing")
+    today = datetime.now(ZoneInfo("Europe/London"))  # the case was opened today
+    page.fill("#happened_at", str(today.day))
+    page.fill("#happened_at-month", str(today.month))
+    page.fill("#happened_at-year", str(today.year))
+    page.fill("#happened_at-time", "00:01")
+    page.fill("#duration_minutes", "90")
+    page.check("label:has-text('Bereavement')")
+    page.fill("#notes", "Went to the hearing together; the children were reassured.")
+    page.click("button:has-text('Record the contact')")
+    assert page.locator(".moj-timeline").inner_text().count("ContactRecorded") == 1
+
+    page.click("text=Signpost to a service")
+    page.select_option("#need", "bereavement")
+    page.select_option("#area", "GLASGOW_CITY")
+    page.click("button:has-text('Search')")
+    check("signpost form")
+    options = page.locator("#service_id, [name=service_id]").all()
+    labels = [page.locator(f"label[for='{o.get_attribute('id')}']").inner_text() for o in options]
+    assert labels[0].startswith("Bereavement support, Glasgow")  # the family's own area first
+    assert labels[1].startswith("Cruse bereavement helpline")
+    page.check("label:has-text('Cruse bereavement helpline')")
+    page.check("text=By telephone")
+    page.click("button:has-text('Signpost')")
+    assert "Cruse bereavement helpline" in page.locator("table").last.inner_text()
+
+    page.click("text=Close the case")
+    check("close form")
+    page.check("text=Needs met")
+    page.fill("#outcome_for_referrer", "Supported through the hearing; now with Cruse.")
+    page.click("button:has-text('Close the case')")
+    assert "Closed" in page.locator("h1").inner_text()
+    check("case, closed")
+    ARTEFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / "case-page.png"), full_page=True)
+
+    case = site["casework"].cases.get(site["case_id"])
+    assert case["status"] == "closed"
+    assert [s["service_id"] for s in case["signposts"]] == [CRUSE_ID]
+    assert {name: problems for name, problems in checked.items() if problems} == {}
+    assert len(checked) == 9
