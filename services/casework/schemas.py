@@ -34,7 +34,7 @@ class ContactSchema(Schema):
     method = fields.String(required=True, validate=one_of(CONTACT_METHODS))
     happened_at = fields.AwareDateTime(required=True)
     duration_minutes = fields.Integer(required=True, validate=validate.Range(min=0, max=1440))
-    notes = text(5000, load_default="")
+    notes = text(5000)
     needs_addressed = fields.List(fields.String(validate=one_of(v.NEEDS)), load_default=list)
 
     @validates("happened_at")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from openapi_spec_validator import validate
 
 from services.casework.pages import CONTENT_SECURITY_POLICY
 from tests.integration.test_casework_api import a_referral, deliver, state
@@ -158,3 +159,21 @@ def test_closing_a_closed_case_from_its_page_is_refused(site, casework):
     again = casey.post(f"{BASE}/cases/{site['case_id']}/close", data=close)
     assert again.status_code == 422
     assert error_summary(again.get_data(as_text=True)) == ["This case is closed: reopen it first."]
+
+
+def test_without_consent_the_signpost_page_says_no_details_go_to_the_agency(site, casework):
+    case = casework.cases.get(site["case_id"])
+    casework.cases.cases.update_one(
+        {"_id": case["_id"]}, {"$set": {"referral.consent.share_with_agencies": False}}
+    )
+    html = browser(site, "casey").get(f"{BASE}/cases/{site['case_id']}/signpost")
+    text = html.get_data(as_text=True)
+    assert "has not consented to share their details" in text
+    assert 'name="personal_details_shared"' not in text  # nothing to tick
+
+
+def test_the_openapi_document_of_the_json_api_is_valid(site):
+    document = site["app"].test_client().get("/openapi.json").get_json()
+    validate(document)
+    assert "/v1/cases/{case_id}/signposts" in document["paths"]
+    assert "/cases" not in document["paths"]  # the pages are not part of the API

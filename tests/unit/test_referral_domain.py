@@ -93,3 +93,18 @@ def test_a_record_without_idempotency_key_has_no_such_field():
         "r1", {"_id": "p1", "name": "P"}, body, datetime.now(UTC), NO_DUPLICATES, None, "print"
     )
     assert "idempotency_key" not in record  # the unique index is partial on its presence
+
+
+def test_the_referrer_sees_casework_as_statuses_with_words_meant_for_them():
+    at = "2026-11-20T10:00:00+00:00"
+    view = domain.referrer_view
+    assert view("CaseOpened", {"at": at}) == {"status": "accepted", "at": at}
+    assert view("CaseAllocated", {"at": at, "reassigned": False})["status"] == "allocated"
+    assert view("CaseAllocated", {"at": at, "reassigned": True}) is None  # nothing new to them
+    assert view("CaseDeclined", {"at": at, "reason_for_referrer": "Out of area."}) == {
+        "status": "declined", "at": at, "reason": "Out of area."}  # fmt: skip
+    assert view("CaseClosed", {"at": at, "outcome_for_referrer": "Needs met."})["outcome"] == (
+        "Needs met."
+    )
+    assert view("CaseReopened", {"at": at, "status": "open"})["status"] == "accepted"
+    assert view("ContactRecorded", {"at": at}) is None  # case notes are not theirs to see
