@@ -1,5 +1,6 @@
 """The data of casework's events. They say what happened to a case, never what was said:
-notes, the family's details and anything a coordinator writes stay in casework."""
+notes and the family's details stay in casework. The only words a coordinator writes that
+travel are those written for the referrer: why a referral was declined, what became of it."""
 
 from __future__ import annotations
 

@@ -41,8 +41,8 @@ def identify_staff() -> None:
             "Send a current staff API key as 'Authorization: Bearer <key>'.",
             headers={"WWW-Authenticate": 'Bearer realm="familyties-casework"'},
         )
-    if request.method == "POST":
-        require_json_object()
+    if request.method == "POST" and (request.content_length or request.mimetype):
+        require_json_object()  # reopening needs no body; any body sent must be JSON
 
 
 def answer(operation, *args) -> Any:

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from backbone.events import vocabulary as v
-from backbone.events.case import CONTACT_METHODS
+from backbone.events.case import CONTACT_METHODS, SIGNPOST_OUTCOMES
 from backbone.events.hsds import NATIONAL_AREA
 
 STATUSES = {
@@ -35,10 +36,8 @@ ALLOWED = {
     "close": {"allocated"},
     "reopen": {"closed", "declined"},
 }
-# What the referrer sees of each status of a case.
-REFERRER_STATUS = {"open": "accepted", "allocated": "allocated", "closed": "closed",
-                   "declined": "declined"}  # fmt: skip
 FIRST_CONTACT_WORKING_DAYS = 5
+UK = ZoneInfo("Europe/London")
 
 
 class NotAllowed(Exception):
@@ -161,6 +160,8 @@ def record_contact(case: dict, contact: dict, contact_id: str, at: datetime, by:
 def assess_needs(case: dict, needs: list[dict], at: datetime, by: str) -> Change:
     """`needs`: [{need, status}] with status identified or addressed."""
     check_allowed(case, "assess_needs")
+    if len({n["need"] for n in needs}) < len(needs):
+        raise NotAllowed("Record each need once: as identified, or as addressed.", "/needs")
     changed = [n for n in needs if case["needs"].get(n["need"], {}).get("status") != n["status"]]
     if not changed:
         raise NotAllowed("Nothing changes: the needs are already recorded so.", "/needs")
@@ -200,6 +201,8 @@ def signpost(
 
 def record_signpost_outcome(case: dict, signpost_id: str, outcome: str, at, by: str) -> Change:
     check_allowed(case, "record_signpost_outcome")
+    if outcome not in SIGNPOST_OUTCOMES:
+        raise NotAllowed(f"Choose one of: {', '.join(SIGNPOST_OUTCOMES)}.", "/outcome")
     matching = [s for s in case["signposts"] if s["id"] == signpost_id]
     if not matching:
         raise NotAllowed("This case has no signpost with this id.", "/signpost_id")
@@ -234,20 +237,25 @@ def _ending_support(case: dict, at: datetime, by: str) -> Change:
                   push={"support.periods": period})  # fmt: skip
 
 
-def decline(case: dict, reason_for_referrer: str, at: datetime, by: str) -> Change:
+def decline(case: dict, reason_for_referrer: str, at: datetime, by: str) -> list[Change]:
+    """Declining, like closing, ends any ongoing support first."""
     check_allowed(case, "decline")
-    return Change(
+    declining = Change(
         "CaseDeclined",
         {**_base(case, at, by), "reason_for_referrer": reason_for_referrer},
         f"Declined: {reason_for_referrer}",
         set={"status": "declined", "declined_at": at, "reason_for_referrer": reason_for_referrer},
     )
+    return [*_support_ending(case, at, by), declining]
+
+
+def _support_ending(case: dict, at: datetime, by: str) -> list[Change]:
+    return [_ending_support(case, at, by)] if case["support"]["ongoing"] else []
 
 
 def close(case: dict, outcomes: list[str], outcome_for_referrer: str, at, by: str) -> list[Change]:
     """Closing ends any ongoing support first."""
     check_allowed(case, "close")
-    changes = [_ending_support(case, at, by)] if case["support"]["ongoing"] else []
     closing = Change(
         "CaseClosed",
         {**_base(case, at, by), "outcomes": outcomes,
@@ -256,21 +264,28 @@ def close(case: dict, outcomes: list[str], outcome_for_referrer: str, at, by: st
         set={"status": "closed", "closed_at": at, "outcomes": outcomes,
              "outcome_for_referrer": outcome_for_referrer},
     )  # fmt: skip
-    return [*changes, closing]
+    return [*_support_ending(case, at, by), closing]
 
 
 def reopen(case: dict, at: datetime, by: str) -> Change:
     check_allowed(case, "reopen")
     status = "allocated" if case["coordinator_id"] else "open"
+    ended = dict.fromkeys(ENDING_FIELDS)  # what the close or decline said no longer holds
     return Change("CaseReopened", {**_base(case, at, by), "status": status}, "Reopened.",
-                  set={"status": status})  # fmt: skip
+                  set={"status": status, **ended})  # fmt: skip
 
 
-def waiting_for_first_contact(case: dict, today: datetime) -> bool:
-    """Open or allocated, no contact yet, and opened more than five working days ago."""
+ENDING_FIELDS = ("closed_at", "outcomes", "outcome_for_referrer", "declined_at",
+                 "reason_for_referrer")  # fmt: skip
+
+
+def waiting_for_first_contact(case: dict, now: datetime) -> bool:
+    """Open or allocated, no contact yet, and referred more than five working days ago
+    (days as they fall in the UK)."""
     if case["status"] not in ("open", "allocated") or case["first_contact_at"]:
         return False
-    return working_days_between(case["opened_at"].date(), today.date()) > (
+    received = datetime.fromisoformat(case["referral"]["received_at"]).astimezone(UK)
+    return working_days_between(received.date(), now.astimezone(UK).date()) > (
         FIRST_CONTACT_WORKING_DAYS
     )
 

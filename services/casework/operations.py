@@ -48,15 +48,17 @@ class Casework:
         if "need" in filters:
             query[f"needs.{filters['need']}"] = {"$exists": True}
         found = self.cases.find(query)
+        at = now()
         if filters.get("waiting_for_first_contact"):
-            today = now()
-            found = [c for c in found if domain.waiting_for_first_contact(c, today)]
+            found = [c for c in found if domain.waiting_for_first_contact(c, at)]
+        # a list shows each family's name: that is a read of each case
+        self.cases.record_reads([c["_id"] for c in found], staff, at, "listed")
         return found
 
     def read(self, staff: dict[str, Any], case_id: str, what: str = "case") -> dict[str, Any]:
         """A case this person may see; the read goes into the case's audit trail."""
         case = self._visible(staff, case_id)
-        self.cases.record_read(case_id, staff, now(), what)
+        self.cases.record_reads([case_id], staff, now(), what)
         return case
 
     def signpost_choices(self, need: str | None, local_authority: str | None) -> list[dict]:
@@ -71,7 +73,9 @@ class Casework:
         if not is_manager(staff):
             raise Forbidden("Only a manager reads a case's audit trail.")
         self._visible(staff, case_id)
-        return self.cases.audit_trail(case_id)
+        trail = self.cases.audit_trail(case_id)
+        self.cases.record_reads([case_id], staff, now(), "audit trail")
+        return trail
 
     # ---- changes ----------------------------------------------------------------------
 
@@ -115,7 +119,7 @@ class Casework:
 
     def decline(self, staff: dict, case_id: str, reason: str) -> dict[str, Any]:
         case = self._visible(staff, case_id)
-        return self._apply(staff, case, [domain.decline(case, reason, now(), staff["_id"])])
+        return self._apply(staff, case, domain.decline(case, reason, now(), staff["_id"]))
 
     def close(self, staff: dict, case_id: str, outcomes: list[str], words: str) -> dict:
         case = self._visible(staff, case_id)

@@ -39,6 +39,13 @@ pages = Blueprint(
     static_url_path="/static/casework",
 )  # fmt: skip
 LONDON = ZoneInfo("Europe/London")
+TIMELINE_TITLES = {
+    "CaseOpened": "Referral received", "CaseAllocated": "Allocated",
+    "ContactRecorded": "Contact", "NeedsAssessed": "Needs recorded",
+    "SignpostMade": "Signposted", "SignpostOutcomeRecorded": "Signpost outcome",
+    "SupportStarted": "One-to-one support began", "SupportEnded": "One-to-one support ended",
+    "CaseDeclined": "Declined", "CaseClosed": "Closed", "CaseReopened": "Reopened",
+}  # fmt: skip
 OPEN_PAGES = {"pages.sign_in", "pages.static"}
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; script-src 'none'; object-src 'none'; "
@@ -56,7 +63,8 @@ def vocabularies() -> dict[str, Any]:
             "CONTACT_METHODS": CONTACT_METHODS, "SIGNPOST_METHODS": SIGNPOST_METHODS,
             "SIGNPOST_OUTCOMES": SIGNPOST_OUTCOMES, "CLOSING_OUTCOMES": CLOSING_OUTCOMES,
             "RELATIONSHIPS": v.RELATIONSHIPS, "ESTABLISHMENTS": v.ESTABLISHMENTS,
-            "is_manager": is_manager, "local_time": local_time}  # fmt: skip
+            "is_manager": is_manager, "local_time": local_time,
+            "TIMELINE_TITLES": TIMELINE_TITLES}  # fmt: skip
 
 
 def local_time(value: datetime | str | None) -> str:
@@ -76,10 +84,10 @@ def local_time(value: datetime | str | None) -> str:
 @pages.before_request
 def require_sign_in():
     g.staff = None
-    staff_id = session.get("staff_id")
-    if staff_id:
-        g.staff = _casework().staff.by_id(staff_id)  # a revoked account is signed out
-        if g.staff is None:
+    token = session.get("token")
+    if token:
+        g.staff = _casework().staff.signed_in(token)
+        if g.staff is None:  # expired, signed out elsewhere, or the account revoked
             session.clear()
     if g.staff is None and request.endpoint not in OPEN_PAGES:
         return redirect(url_for("pages.sign_in"))
@@ -91,6 +99,8 @@ def page_headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     # Over HTTPS the CSRF check also wants a same-origin Referer; other sites get none.
     response.headers["Referrer-Policy"] = "same-origin"
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000"
     return response
 
 
@@ -114,7 +124,8 @@ def sign_in():
         )
         if account is not None:
             session.clear()  # a new session for the signed-in person
-            session["staff_id"] = account["_id"]
+            lasting = current_app.permanent_session_lifetime
+            session["token"] = _casework().staff.start_session(account["_id"], lasting)
             session.permanent = True
             return redirect(url_for("pages.my_cases"))
         errors = {"username": "Enter a correct username and password"}
@@ -125,6 +136,8 @@ def sign_in():
 
 @pages.post("/sign-out")
 def sign_out():
+    if session.get("token"):
+        _casework().staff.end_session(session["token"])
     session.clear()
     return redirect(url_for("pages.sign_in"))
 
@@ -230,13 +243,16 @@ def _button(case_id: str, change):
     """A one-button change from the case page: done, or the page again with the reason."""
     try:
         _operation(change)
-    except FormErrors as failed:
-        case = _operation(_casework().read, case_id)
-        return render_template("case.html", case=case, errors=failed.errors), 422
     except NotAllowed as refused:
-        case = _operation(_casework().read, case_id)
-        return render_template("case.html", case=case, errors={"actions": refused.message}), 422
+        return _case_page_with(case_id, refused.message)
+    except Conflict:
+        return _case_page_with(case_id, "Someone changed this case meanwhile: try again.")
     return redirect(url_for("pages.case_page", case_id=case_id))
+
+
+def _case_page_with(case_id: str, problem: str):
+    case = _operation(_casework().read, case_id)
+    return render_template("case.html", case=case, errors={"actions": problem}), 422
 
 
 class FormErrors(Exception):
@@ -301,7 +317,7 @@ def _when(data) -> str | None:
         day, month, year = (int(data.get(f"happened_at-{p}", "")) for p in ("day", "month", "year"))
         hour, minute = (int(x) for x in data.get("happened_at-time", "").split(":"))
         return datetime(year, month, day, hour, minute, tzinfo=LONDON).isoformat()
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 

@@ -85,8 +85,9 @@ class Cases:
 
         self.in_transaction(write)
 
-    def record_read(self, case_id: str, staff: dict[str, Any], at: datetime, what: str) -> None:
-        self.audit.insert_one(_audit(case_id, staff, at, "read", what))
+    def record_reads(self, case_ids: list[str], staff: dict, at: datetime, what: str) -> None:
+        if case_ids:
+            self.audit.insert_many([_audit(i, staff, at, "read", what) for i in case_ids])
 
     def audit_trail(self, case_id: str) -> list[dict[str, Any]]:
         return list(self.audit.find({"case_id": case_id}).sort("at", ASCENDING))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from backbone.clock import now
@@ -104,14 +107,29 @@ class CaseSummarySchema(Schema):
     first_contact_at = fields.AwareDateTime(allow_none=True)
 
 
+class Stored(fields.Dict):
+    """A stored sub-document answered as JSON, its times in ISO 8601."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return _as_json(value)
+
+
+def _as_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _as_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_json(item) for item in value]
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
 class CaseDetailSchema(CaseSummarySchema):
     """The whole case: for its coordinator and managers only."""
 
-    referral = fields.Dict()
-    needs = fields.Dict()
-    contacts = fields.List(fields.Dict())
-    signposts = fields.List(fields.Dict())
-    support = fields.Dict()
+    referral = Stored()
+    needs = Stored()
+    contacts = fields.List(Stored())
+    signposts = fields.List(Stored())
+    support = Stored()
     timeline = fields.List(fields.Nested(TimelineEntrySchema))
     outcomes = fields.List(fields.String())
     outcome_for_referrer = fields.String()

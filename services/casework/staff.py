@@ -3,13 +3,16 @@ Argon2id hash; an API key (for integrations) as a SHA-256 hash, shown once."""
 
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pymongo.database import Database
 
-from backbone.api_keys import KeyHolders
+from backbone.api_keys import KeyHolders, hash_key
+from backbone.clock import now
 
 KEY_PREFIX = "fts_"
 ROLES = {
@@ -26,10 +29,12 @@ _UNKNOWN = _HASHER.hash("no such account")
 class Staff(KeyHolders):
     def __init__(self, db: Database, cache_seconds: float = 0) -> None:
         super().__init__(db["staff"], KEY_PREFIX, cache_seconds)
+        self.sessions = db["sessions"]
 
     def ensure_indexes(self) -> None:
         super().ensure_indexes()
         self.collection.create_index("username", unique=True)
+        self.sessions.create_index("staff_id")
 
     def create_account(
         self, username: str, name: str, role: str, password: str
@@ -59,3 +64,22 @@ class Staff(KeyHolders):
                 {"roles": "coordinator", "revoked_at": None}, {"name": 1, "roles": 1}
             ).sort("name", 1)
         )
+
+    # ---- web sessions: kept here, so signing out ends one for good -------------------
+
+    def start_session(self, staff_id: str, lasting: timedelta) -> str:
+        """A new session for the pages; the cookie holds its token, this keeps its hash."""
+        token = secrets.token_urlsafe(32)
+        self.sessions.insert_one(
+            {"_id": hash_key(token), "staff_id": staff_id, "expires_at": now() + lasting}
+        )
+        return token
+
+    def signed_in(self, token: str) -> dict[str, Any] | None:
+        """The account of a current session, or None (unknown, expired, signed out or
+        the account revoked)."""
+        found = self.sessions.find_one({"_id": hash_key(token), "expires_at": {"$gt": now()}})
+        return self.by_id(found["staff_id"]) if found else None
+
+    def end_session(self, token: str) -> None:
+        self.sessions.delete_one({"_id": hash_key(token)})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -83,9 +83,24 @@ def test_a_coordinator_works_a_case_from_sign_in_to_close(site, page):
     def check(name: str) -> None:
         checked[name] = accessibility_problems(page)
 
+    def sign_in(username: str) -> None:
+        page.fill("#username", username)
+        page.fill("#password", PASSWORD)
+        page.click("button:has-text('Sign in')")
+
     page.goto(f"{site['url']}/cases")
     assert page.url.endswith("/sign-in")  # signed out, sent to sign in
     check("sign in")
+    sign_in("morgan")  # a manager first: allocation and the audit trail
+    assert page.locator("h1").inner_text() == "All cases"
+    page.click("text=Alex Testfamily")
+    page.click("text=Reassign")
+    check("allocate form")
+    page.click("text=Back to the case")
+    page.click("text=Audit trail")
+    check("audit trail")
+    page.click("button:has-text('Sign out')")
+
     page.fill("#username", "casey")
     page.fill("#password", "wrong password")
     page.click("button:has-text('Sign in')")
@@ -95,6 +110,11 @@ def test_a_coordinator_works_a_case_from_sign_in_to_close(site, page):
     page.click("button:has-text('Sign in')")
 
     assert page.locator("h1").inner_text() == "My cases"
+    page.check("#waiting_for_first_contact")
+    page.click("button:has-text('Apply filters')")
+    assert "No cases match." in page.inner_text("main")  # referred today: not waiting yet
+    page.uncheck("#waiting_for_first_contact")
+    page.click("button:has-text('Apply filters')")
     check("my cases")
     page.click("text=Alex Testfamily")
     assert "Alex Testfamily" in page.locator("h1").inner_text()
@@ -106,16 +126,26 @@ def test_a_coordinator_works_a_case_from_sign_in_to_close(site, page):
     assert page.locator(".govuk-error-summary").is_visible()
     check("contact form, with errors")
     page.check("text=Went with the family to a Children's Hearing")
-    today = datetime.now(ZoneInfo("Europe/London"))  # the case was opened today
-    page.fill("#happened_at", str(today.day))
-    page.fill("#happened_at-month", str(today.month))
-    page.fill("#happened_at-year", str(today.year))
-    page.fill("#happened_at-time", "00:01")
+    when = datetime.now(ZoneInfo("Europe/London")) - timedelta(minutes=5)
+    page.fill("#happened_at", str(when.day))
+    page.fill("#happened_at-month", str(when.month))
+    page.fill("#happened_at-year", str(when.year))
+    page.fill("#happened_at-time", f"{when:%H:%M}")
     page.fill("#duration_minutes", "90")
     page.check("label:has-text('Bereavement')")
     page.fill("#notes", "Went to the hearing together; the children were reassured.")
     page.click("button:has-text('Record the contact')")
-    assert page.locator(".moj-timeline").inner_text().count("ContactRecorded") == 1
+    timeline = page.locator(".moj-timeline__title").all_inner_texts()
+    assert [t.strip() for t in timeline].count("Contact") == 1
+
+    page.click("text=Record needs")
+    check("needs form")
+    page.check("label:has-text('Housing')")
+    page.click("button:has-text('Record needs')")
+    assert "Needs recorded" in page.locator(".moj-timeline").inner_text()
+    page.click("text=Decline")
+    check("decline form")
+    page.click("text=Back to the case")
 
     page.click("text=Signpost to a service")
     page.select_option("#need", "bereavement")
@@ -145,4 +175,4 @@ def test_a_coordinator_works_a_case_from_sign_in_to_close(site, page):
     assert case["status"] == "closed"
     assert [s["service_id"] for s in case["signposts"]] == [CRUSE_ID]
     assert {name: problems for name, problems in checked.items() if problems} == {}
-    assert len(checked) == 9
+    assert len(checked) == 13

@@ -179,34 +179,86 @@ def test_every_read_and_change_is_in_the_audit_trail_which_only_managers_read(
     ]
 
 
-def test_the_permission_matrix(casework_app, casework, people, case_id):
+def contact_now() -> dict:
+    return {"method": "telephone", "happened_at": (now() - timedelta(minutes=5)).isoformat(),
+            "duration_minutes": 15}  # fmt: skip
+
+
+OPERATIONS = {  # a valid request for each operation: a refusal is about who asks
+    "read": ("GET", "", None),
+    "audit": ("GET", "/audit", None),
+    "allocate": ("POST", "/allocation", "to robin"),
+    "contact": ("POST", "/contacts", contact_now),
+    "needs": ("POST", "/needs", {"needs": [{"need": "housing", "status": "identified"}]}),
+    "signpost": ("POST", "/signposts", {"service_id": CRUSE_ID, "method": "letter",
+                                        "personal_details_shared": False}),
+    "outcome": ("POST", "/signposts/none/outcome", {"outcome": "engaged"}),
+    "support": ("POST", "/support", {"ongoing": True}),
+    "decline": ("POST", "/decline", {"reason_for_referrer": "Outside our areas."}),
+    "close": ("POST", "/close", {"outcomes": ["needs_met"], "outcome_for_referrer": "Done."}),
+    "reopen": ("POST", "/reopen", None),
+}  # fmt: skip
+# who: (expected status for each operation); 422 is the case's own rule, after the role check
+MATRIX = {
+    "casey": {"read": 200, "audit": 403, "allocate": 403, "contact": 200, "needs": 200,
+              "signpost": 200, "outcome": 422, "support": 200, "decline": 200, "close": 200,
+              "reopen": 422},
+    "robin": dict.fromkeys(OPERATIONS, 404) | {"audit": 403, "allocate": 403},
+    "manager": {"read": 200, "audit": 200, "allocate": 200, "contact": 200, "needs": 200,
+                "signpost": 200, "outcome": 422, "support": 200, "decline": 200, "close": 200,
+                "reopen": 422},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("who", list(MATRIX))
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+def test_the_permission_matrix(casework_app, casework, people, case_id, who, operation):
+    """Casey's case, asked of by Casey, by Robin (another coordinator) and by a manager."""
+    deliver(casework.cases, "ServicePublished", CRUSE_ID, directory_service())
+    method, path, body = OPERATIONS[operation]
+    if body == "to robin":
+        body = {"coordinator_id": people["robin"][0]["_id"]}
+    body = body() if callable(body) else body
     client = casework_app.test_client()
-    casey, robin, manager = (people[p][1] for p in ("casey", "robin", "manager"))
-    reads = [f"/v1/cases/{case_id}"]
-    writes = [
-        (f"/v1/cases/{case_id}/support", {"ongoing": True}),
-        (f"/v1/cases/{case_id}/decline", {"reason_for_referrer": "No."}),
-        (f"/v1/cases/{case_id}/allocation", {"coordinator_id": people["robin"][0]["_id"]}),
-    ]
     before = state(casework, case_id)
-    # no key, a wrong key: 401
-    for auth in [{}, {"Authorization": "Bearer fts_wrong"}]:
-        assert client.get(reads[0], headers=auth).status_code == 401
+    url = f"/v1/cases/{case_id}{path}"
+    auth = people[who][1]
+    answer = client.get(url, headers=auth) if method == "GET" else post(client, url, auth, body)
+    assert answer.status_code == MATRIX[who][operation], answer.get_json()
+    if answer.status_code in (403, 404):  # refused: nothing changed, no read recorded
+        assert state(casework, case_id) == before
+
+
+def test_without_a_key_or_with_a_wrong_one_nothing_is_answered(casework_app, case_id):
+    client = casework_app.test_client()
+    for auth in [{}, {"Authorization": "Bearer fts_wrong"}, {"Authorization": "Basic abc"}]:
+        assert client.get(f"/v1/cases/{case_id}", headers=auth).status_code == 401
         assert client.get("/v1/cases", headers=auth).status_code == 401
-    # another coordinator's case, by URL: not found, and nothing changes
-    assert client.get(reads[0], headers=robin).status_code == 404
-    for path, body in writes:
-        assert post(client, path, robin, body).status_code in (403, 404), path
-    assert client.get("/v1/cases", headers=robin).get_json() == []
-    assert state(casework, case_id) == before
-    # the coordinator sees their own case but may not allocate it
-    assert [c["id"] for c in client.get("/v1/cases", headers=casey).get_json()] == [case_id]
-    allocation, to_robin = writes[2]
-    assert post(client, allocation, casey, to_robin).status_code == 403
-    # a manager sees every case and allocates
-    assert [c["id"] for c in client.get("/v1/cases", headers=manager).get_json()] == [case_id]
-    assert post(client, allocation, manager, to_robin).status_code == 200
-    assert client.get(reads[0], headers=casey).status_code == 404  # no longer Casey's
+        assert post(client, f"/v1/cases/{case_id}/support", auth, {"ongoing": True}
+                    ).status_code == 401  # fmt: skip
+
+
+def test_each_person_lists_the_cases_they_may_see(casework_app, people, case_id):
+    client = casework_app.test_client()
+
+    def listed(who: str) -> list[str]:
+        return [c["id"] for c in client.get("/v1/cases", headers=people[who][1]).get_json()]
+
+    assert (listed("casey"), listed("robin"), listed("manager")) == ([case_id], [], [case_id])
+    post(client, f"/v1/cases/{case_id}/allocation", people["manager"][1],
+         {"coordinator_id": people["robin"][0]["_id"]})  # fmt: skip
+    assert (listed("casey"), listed("robin")) == ([], [case_id])
+
+
+def test_reopening_needs_no_body(casework_app, people, case_id):
+    client = casework_app.test_client()
+    casey = people["casey"][1]
+    post(client, f"/v1/cases/{case_id}/close", casey,
+         {"outcomes": ["needs_met"], "outcome_for_referrer": "Done."})  # fmt: skip
+    reopened = client.post(f"/v1/cases/{case_id}/reopen", headers=casey)
+    assert reopened.status_code == 200
+    assert reopened.get_json()["status"] == "allocated"
+    assert reopened.get_json()["outcome_for_referrer"] is None
 
 
 @pytest.mark.parametrize(

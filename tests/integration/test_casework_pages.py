@@ -4,6 +4,8 @@ each role and page, CSRF, and forms that refuse bad input with the GOV.UK error 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from openapi_spec_validator import validate
@@ -12,6 +14,7 @@ from services.casework.pages import CONTENT_SECURITY_POLICY
 from tests.integration.test_casework_api import a_referral, deliver, state
 
 BASE = "https://casework.example"
+LONDON = ZoneInfo("Europe/London")
 PASSWORD = "correct horse battery"
 DATE_MESSAGE = "Enter a real date and a time, like 27 3 2026 and 14:30."
 
@@ -95,19 +98,75 @@ def test_the_permission_matrix_of_the_pages(site, who, page, expected):
         assert answer.headers["Location"].endswith("/sign-in")
 
 
+def valid_forms() -> dict[str, dict[str, str]]:
+    """A valid submission of each form: a refusal is then about who sends it."""
+    today = datetime.now(LONDON) - timedelta(minutes=5)
+    return {
+        "contact": {"method": "telephone", "happened_at-day": str(today.day),
+                    "happened_at-month": str(today.month), "happened_at-year": str(today.year),
+                    "happened_at-time": f"{today:%H:%M}", "duration_minutes": "20"},
+        "needs": {"identified": "housing"},
+        "decline": {"reason_for_referrer": "Outside the areas we cover."},
+        "close": {"outcomes": "needs_met", "outcome_for_referrer": "Done."},
+        "support": {"ongoing": "true"},
+    }  # fmt: skip
+
+
 def test_another_coordinators_case_by_url_changes_nothing(site, casework):
     robin = browser(site, "robin")
     own_page = robin.get(f"{BASE}/cases").get_data(as_text=True)
     before = state(casework, site["case_id"])
-    for form, data in [("contact", {"method": "telephone"}), ("close", {"outcomes": "needs_met"}),
-                       ("decline", {"reason_for_referrer": "x"})]:  # fmt: skip
+    for form, data in valid_forms().items():
         answer = robin.post(f"{BASE}/cases/{site['case_id']}/{form}",
                             data={**data, "csrf_token": token(own_page)})  # fmt: skip
         assert answer.status_code == 404, form
-    answer = robin.post(f"{BASE}/cases/{site['case_id']}/support",
-                        data={"ongoing": "true", "csrf_token": token(own_page)})  # fmt: skip
-    assert answer.status_code == 404
+    for path in ["reopen", "signposts/any/outcome", "allocate"]:
+        answer = robin.post(f"{BASE}/cases/{site['case_id']}/{path}",
+                            data={"outcome": "engaged", "csrf_token": token(own_page)})  # fmt: skip
+        assert answer.status_code in (403, 404), path
     assert state(casework, site["case_id"]) == before
+
+
+@pytest.mark.parametrize("who", ["casey", "morgan"])
+@pytest.mark.parametrize("form", ["contact", "needs", "decline", "close", "support"])
+def test_the_coordinator_and_a_manager_may_change_the_case(site, casework, who, form):
+    client = browser(site, who)
+    page = client.get(f"{BASE}/cases/{site['case_id']}").get_data(as_text=True)
+    answer = client.post(f"{BASE}/cases/{site['case_id']}/{form}",
+                         data={**valid_forms()[form], "csrf_token": token(page)})  # fmt: skip
+    assert answer.status_code == 302, error_summary(answer.get_data(as_text=True))
+    assert casework.cases.get(site["case_id"])["version"] > 2
+
+
+def test_signing_out_ends_the_session_even_for_a_copy_of_its_cookie(site):
+    casey = browser(site, "casey")
+    copy = site["app"].test_client()
+    copy.environ_base["HTTP_REFERER"] = f"{BASE}/"
+    cookie = casey.get_cookie("familyties_casework", domain="casework.example")
+    copy.set_cookie("familyties_casework", cookie.value, domain="casework.example", secure=True)
+    assert copy.get(f"{BASE}/cases").status_code == 200
+    page = casey.get(f"{BASE}/cases").get_data(as_text=True)
+    casey.post(f"{BASE}/sign-out", data={"csrf_token": token(page)})
+    assert copy.get(f"{BASE}/cases").status_code == 302  # the copied cookie is dead too
+
+
+def test_a_revoked_account_is_signed_out(site, casework):
+    casey = browser(site, "casey")
+    account = casework.staff.collection.find_one({"username": "casey"})
+    casework.staff.revoke(account["_id"])
+    assert casey.get(f"{BASE}/cases").status_code == 302
+
+
+def test_a_bad_signpost_outcome_is_refused_on_the_case_page(site, casework):
+    casey = browser(site, "casey")
+    page = casey.get(f"{BASE}/cases/{site['case_id']}").get_data(as_text=True)
+    before = state(casework, site["case_id"])
+    for outcome in ["delighted", ""]:
+        answer = casey.post(f"{BASE}/cases/{site['case_id']}/signposts/none/outcome",
+                            data={"outcome": outcome, "csrf_token": token(page)})  # fmt: skip
+        assert answer.status_code == 422
+        assert error_summary(answer.get_data(as_text=True))
+    assert state(casework, site["case_id"])[:2] == before[:2]
 
 
 def test_a_forged_csrf_token_is_refused_and_changes_nothing(site, casework):
@@ -129,6 +188,9 @@ def test_a_forged_csrf_token_is_refused_and_changes_nothing(site, casework):
                      "duration_minutes": "20"}, ["A contact cannot be in the future."]),
         ("contact", {"method": "telephone", "happened_at-day": "31", "happened_at-month": "2",
                      "happened_at-year": "2026", "happened_at-time": "10:00",
+                     "duration_minutes": "20"}, [DATE_MESSAGE]),
+        ("contact", {"method": "telephone", "happened_at-day": "1", "happened_at-month": "1",
+                     "happened_at-year": "3000000000", "happened_at-time": "10:00",
                      "duration_minutes": "20"}, [DATE_MESSAGE]),
         ("signpost", {"service_id": "no-such-service", "method": "letter",
                       "personal_details_shared": "no"},

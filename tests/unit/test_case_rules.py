@@ -38,13 +38,21 @@ def test_a_new_case_holds_the_referrals_needs_as_identified():
     assert domain.case_opened(case)["needs"] == sorted(case["needs"])
 
 
-def test_only_allocation_declining_moves_an_open_case():
+def test_an_open_case_is_allocated_or_declined_and_nothing_else():
     case = new_case()
-    with pytest.raises(NotAllowed, match="Allocate this case"):
-        domain.record_contact(case, contact(), "k1", LATER, "c1")
+    for operation in [
+        lambda: domain.record_contact(case, contact(), "k1", LATER, "c1"),
+        lambda: domain.start_support(case, LATER, "c1"),
+        lambda: domain.close(case, ["needs_met"], "Done.", LATER, "c1"),
+    ]:
+        with pytest.raises(NotAllowed, match="Allocate this case"):
+            operation()
     change = domain.allocate(case, COORDINATOR, LATER, "manager")
     assert change.set == {"status": "allocated", "coordinator_id": "c1"}
     assert change.event_data["reassigned"] is False
+    [declining] = domain.decline(case, "Outside the areas we cover.", LATER, "manager")
+    assert declining.set["status"] == "declined"
+    assert declining.event_data["reason_for_referrer"] == "Outside the areas we cover."
 
 
 def test_reassigning_goes_to_another_coordinator_only():
@@ -93,13 +101,25 @@ def test_a_closed_case_accepts_nothing_but_reopening():
         lambda: domain.close(case, ["needs_met"], "Done.", LATER, "c1"),
         lambda: domain.decline(case, "No.", LATER, "c1"),
         lambda: domain.allocate(case, OTHER, LATER, "m"),
+        lambda: domain.end_support(case, LATER, "c1"),
+        lambda: domain.record_signpost_outcome(case, "p1", "engaged", LATER, "c1"),
     ]:  # fmt: skip
         with pytest.raises(NotAllowed, match="closed: reopen it first"):
             operation()
-    assert domain.reopen(case, LATER, "m").set == {"status": "allocated"}
-    assert domain.reopen(new_case(status="declined"), LATER, "m").set == {"status": "open"}
+    declined = new_case(status="declined")
+    with pytest.raises(NotAllowed, match="declined: reopen it first"):
+        domain.allocate(declined, COORDINATOR, LATER, "m")
     with pytest.raises(NotAllowed):
         domain.reopen(allocated(), LATER, "m")
+
+
+def test_reopening_clears_what_the_close_or_decline_said():
+    closed = allocated(status="closed", closed_at=LATER, outcomes=["needs_met"],
+                       outcome_for_referrer="Done.")  # fmt: skip
+    change = domain.reopen(closed, LATER, "m")
+    assert change.set["status"] == "allocated"
+    assert {k: change.set[k] for k in domain.ENDING_FIELDS} == dict.fromkeys(domain.ENDING_FIELDS)
+    assert domain.reopen(new_case(status="declined"), LATER, "m").set["status"] == "open"
 
 
 def test_closing_ends_ongoing_support_first():
@@ -112,6 +132,12 @@ def test_closing_ends_ongoing_support_first():
     assert [c.event_type for c in domain.close(allocated(), ["other"], "x", LATER, "c")] == [
         "CaseClosed"
     ]
+
+
+def test_declining_ends_ongoing_support_too():
+    case = allocated(support={"ongoing": True, "started_at": OPENED, "periods": []})
+    ending, declining = domain.decline(case, "The family asked us to stop.", LATER, "c1")
+    assert (ending.event_type, declining.event_type) == ("SupportEnded", "CaseDeclined")
 
 
 def test_support_starts_and_ends_once():
@@ -147,8 +173,12 @@ def test_a_signpost_outcome_is_recorded_against_its_signpost():
     case = allocated(signposts=[{"id": "p1", "service_name": "Cruse", "outcome": "pending"}])
     change = domain.record_signpost_outcome(case, "p1", "engaged", LATER, "c1")
     assert change.set == {"signposts.0.outcome": "engaged", "signposts.0.outcome_at": LATER}
-    with pytest.raises(NotAllowed):
+    with pytest.raises(NotAllowed) as refused:
         domain.record_signpost_outcome(case, "p9", "engaged", LATER, "c1")
+    assert refused.value.field == "/signpost_id"
+    with pytest.raises(NotAllowed) as refused:
+        domain.record_signpost_outcome(case, "p1", "delighted", LATER, "c1")
+    assert refused.value.field == "/outcome"
 
 
 def test_reassessing_needs_to_what_they_are_changes_nothing():
@@ -159,17 +189,17 @@ def test_reassessing_needs_to_what_they_are_changes_nothing():
                                         {"need": "education", "status": "identified"}],
                                  LATER, "c1")  # fmt: skip
     assert set(change.set) == {"needs.housing", "needs.education"}
+    twice = [{"need": "education", "status": "identified"},
+             {"need": "education", "status": "addressed"}]  # fmt: skip
+    with pytest.raises(NotAllowed, match="each need once"):
+        domain.assess_needs(case, twice, LATER, "c1")
 
 
-def test_waiting_for_first_contact_counts_working_days():
-    case = new_case()  # opened on a Monday
+def test_waiting_for_first_contact_counts_working_days_from_the_referral():
+    case = new_case()
+    case["referral"]["received_at"] = OPENED.isoformat()  # a Monday
     assert not domain.waiting_for_first_contact(case, OPENED + timedelta(days=7))  # 5 days
     assert domain.waiting_for_first_contact(case, OPENED + timedelta(days=8))  # 6 days
     contacted = new_case(first_contact_at=LATER)
     assert not domain.waiting_for_first_contact(contacted, OPENED + timedelta(days=30))
     assert domain.working_days_between(OPENED.date(), (OPENED + timedelta(days=14)).date()) == 10
-
-
-def test_the_referrer_sees_each_status_in_its_own_words():
-    assert domain.REFERRER_STATUS == {"open": "accepted", "allocated": "allocated",
-                                      "closed": "closed", "declined": "declined"}  # fmt: skip
