@@ -133,8 +133,9 @@ def record_contact(case: dict, contact: dict, contact_id: str, at: datetime, by:
     check_allowed(case, "record_contact")
     if contact["happened_at"] > at:
         raise NotAllowed("A contact cannot be in the future.", "/happened_at")
-    if contact["happened_at"] < case["opened_at"] - timedelta(days=1):
-        raise NotAllowed("A contact cannot be before the case was opened.", "/happened_at")
+    if contact["happened_at"] < datetime.fromisoformat(case["referral"]["received_at"]):
+        raise NotAllowed("A contact cannot be before the referral was received.",
+                         "/happened_at")  # fmt: skip
     unknown = [n for n in contact["needs_addressed"] if n not in case["needs"]]
     if unknown:
         raise NotAllowed(f"Identify these needs first: {', '.join(unknown)}.", "/needs_addressed")

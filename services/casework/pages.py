@@ -33,6 +33,7 @@ from services.casework import schemas
 from services.casework.domain import STATUSES, NotAllowed
 from services.casework.operations import Casework, Forbidden, NotYours, is_manager
 from services.casework.repository import Conflict
+from services.casework.staff import LockedOut
 
 pages = Blueprint(
     "pages", __name__, template_folder="templates", static_folder="static",
@@ -119,9 +120,13 @@ def page_error(error):
 def sign_in():
     errors = {}
     if request.method == "POST":
-        account = _casework().staff.sign_in(
-            request.form.get("username", "").strip().lower(), request.form.get("password", "")
-        )
+        try:
+            account = _casework().staff.sign_in(
+                request.form.get("username", "").strip().lower(), request.form.get("password", "")
+            )
+        except LockedOut:
+            errors = {"username": "Too many wrong passwords: try again in 15 minutes"}
+            return render_template("sign_in.html", errors=errors, username=""), 429
         if account is not None:
             session.clear()  # a new session for the signed-in person
             lasting = current_app.permanent_session_lifetime

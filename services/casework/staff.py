@@ -20,6 +20,14 @@ ROLES = {
     "manager": "Sees every case, allocates and reassigns, and reads audit trails.",
 }
 MIN_PASSWORD_LENGTH = 12
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+
+
+class LockedOut(Exception):
+    """Too many wrong passwords for this username lately."""
+
+
 _HASHER = PasswordHasher()
 # Verifying against this when the username is unknown takes as long as a real check, so
 # the time of an answer does not tell which usernames exist.
@@ -30,11 +38,13 @@ class Staff(KeyHolders):
     def __init__(self, db: Database, cache_seconds: float = 0) -> None:
         super().__init__(db["staff"], KEY_PREFIX, cache_seconds)
         self.sessions = db["sessions"]
+        self.failures = db["sign_in_failures"]
 
     def ensure_indexes(self) -> None:
         super().ensure_indexes()
         self.collection.create_index("username", unique=True)
         self.sessions.create_index("staff_id")
+        self.failures.create_index([("username", 1), ("at", 1)])
 
     def create_account(
         self, username: str, name: str, role: str, password: str
@@ -45,13 +55,27 @@ class Staff(KeyHolders):
         )
 
     def sign_in(self, username: str, password: str) -> dict[str, Any] | None:
-        """The account, if the password is right and the account not revoked."""
+        """The account, if the password is right and the account not revoked.
+
+        After MAX_FAILURES wrong passwords for a username within LOCKOUT, that username
+        is refused for the rest of LOCKOUT: guessing is slowed to a crawl. Unknown
+        usernames are counted the same, so the refusal tells nobody which ones exist.
+        """
+        since = now() - LOCKOUT
+        if self.failures.count_documents({"username": username, "at": {"$gt": since}}) >= (
+            MAX_FAILURES
+        ):
+            raise LockedOut()
         account = self.collection.find_one({"username": username, "revoked_at": None})
         try:
             _HASHER.verify(account["password_hash"] if account else _UNKNOWN, password)
         except (VerificationError, InvalidHashError):
+            self.failures.insert_one({"username": username, "at": now()})
             return None
-        return {k: v for k, v in account.items() if not k.endswith("_hash")} if account else None
+        if account is None:  # the dummy hash cannot match; kept for the type checker
+            return None
+        self.failures.delete_many({"username": username})
+        return {k: v for k, v in account.items() if not k.endswith("_hash")}
 
     def by_id(self, staff_id: str) -> dict[str, Any] | None:
         return self.collection.find_one(

@@ -33,8 +33,10 @@ def deliver(cases, event_type: str, subject: str, data: dict) -> dict:
 
 
 def a_referral(**changes) -> dict:
+    """A referral received yesterday, so that contacts can follow it."""
     data = referral_received_data()
     data["referral_id"] = str(uuid.uuid4())
+    data["received_at"] = (now() - timedelta(days=1)).isoformat()
     return {**data, **changes}
 
 
@@ -330,3 +332,17 @@ def test_the_signpost_search_puts_the_familys_own_area_first(casework_app, casew
         "Bereavement support, North Strathclyde",  # Inverclyde's own
         "Cruse bereavement helpline",  # national
     ]
+
+
+def test_cases_waiting_over_five_working_days_for_a_first_contact_are_found(
+    casework_app, casework, people
+):
+    waiting, recent = a_referral(), a_referral()
+    waiting["received_at"] = (now() - timedelta(days=10)).isoformat()  # 6 working days or more
+    for referral in (waiting, recent):
+        deliver(casework.cases, "ReferralReceived", referral["referral_id"], referral)
+    client = casework_app.test_client()
+    found = client.get("/v1/cases?waiting_for_first_contact=true", headers=people["manager"][1])
+    assert [c["referral_id"] for c in found.get_json()] == [waiting["referral_id"]]
+    by_need = client.get("/v1/cases?need=housing&status=open", headers=people["manager"][1])
+    assert by_need.get_json() == []  # the factory's referral has no housing need
