@@ -1,6 +1,6 @@
 """The parts of a service that is not built yet: health, metrics, an empty OpenAPI
-document, and a worker that owns its topic. Casework, directory, notifications and
-reporting start from here (issues #3 and #4 build them)."""
+document, and a worker that owns its topic. Notifications and reporting start from here
+until their issues build them."""
 
 from __future__ import annotations
 
