@@ -27,7 +27,7 @@ from pymongo.errors import (
     WTimeoutError,
 )
 
-from backbone import logs, metrics
+from backbone import logs, metrics, mongo
 from backbone.clock import now
 from backbone.events.envelope import Event, InvalidEvent, decode
 
@@ -132,8 +132,7 @@ class ConsumerRunner:
             handler(event, session)
 
         try:
-            with self.db.client.start_session() as session:
-                session.with_transaction(apply)
+            mongo.in_transaction(self.db, apply)
         except _AlreadyProcessed:
             return "duplicate"
         return "processed"

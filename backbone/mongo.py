@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 from pymongo import MongoClient
+from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
 from backbone.settings import Settings
@@ -18,3 +21,9 @@ def client(uri: str) -> MongoClient:
 
 def database(settings: Settings, service: str) -> Database:
     return client(settings.mongodb_uri)[settings.database_name(service)]
+
+
+def in_transaction(db: Database, write: Callable[[ClientSession], Any]) -> Any:
+    """Run `write` as one transaction, retried as the driver retries transient errors."""
+    with db.client.start_session() as session:
+        return session.with_transaction(write)

@@ -11,7 +11,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
-from backbone import outbox
+from backbone import mongo, outbox
 from backbone.events.envelope import new_event
 from backbone.ids import new_id
 from services.casework import SOURCE
@@ -37,8 +37,8 @@ class Cases:
         self.audit.create_index([("case_id", ASCENDING), ("at", ASCENDING)])
 
     def in_transaction(self, write: Callable[[ClientSession], Any]) -> Any:
-        with self.db.client.start_session() as session:
-            return session.with_transaction(write)
+        """Run `write` as one transaction: a change, its record and its events together."""
+        return mongo.in_transaction(self.db, write)
 
     def get(self, case_id: str) -> dict[str, Any] | None:
         return self.cases.find_one({"_id": case_id}, {"outbox": 0})

@@ -16,7 +16,7 @@ from pymongo import ASCENDING
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
-from backbone import outbox
+from backbone import mongo, outbox
 from services.directory import domain
 
 # The fields search reads; a whole service is fetched only for the page it is shown on.
@@ -44,9 +44,8 @@ class Directory:
         self.metadata.create_index([("resource_id", ASCENDING), ("last_action_date", ASCENDING)])
 
     def in_transaction(self, write: Callable[[ClientSession], Any]) -> Any:
-        """Run `write` as one transaction: a change, its metadata and its events together."""
-        with self.db.client.start_session() as session:
-            return session.with_transaction(write)
+        """Run `write` as one transaction: a change, its record and its events together."""
+        return mongo.in_transaction(self.db, write)
 
     # ---- reads -------------------------------------------------------------------------
 
