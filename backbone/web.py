@@ -6,6 +6,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 from apispec.ext.marshmallow import MarshmallowPlugin, resolver
@@ -13,10 +14,13 @@ from flask import Flask, Response, g, jsonify, request, send_from_directory
 from flask_smorest import Api
 from marshmallow import Schema
 from prometheus_client import CollectorRegistry
+from pymongo.collection import Collection
+from pymongo.database import Database
 
-from backbone import logs, metrics, problems
-from backbone.health import Check, readiness
+from backbone import logs, metrics, outbox, problems
+from backbone.health import broker_check, database_check, readiness
 from backbone.problems import Problem
+from backbone.settings import Settings
 
 log = logging.getLogger("familyties.http")
 
@@ -34,12 +38,22 @@ SECURITY_HEADERS = {
 def create_service_app(
     service: str,
     title: str,
-    checks: list[Check],
-    metrics_registry: CollectorRegistry | None = None,
+    db: Database,
+    settings: Settings,
+    outbox_collections: Sequence[Collection] = (),
+    key_scheme: tuple[str, str] | None = None,
 ) -> tuple[Flask, Api]:
     """A Flask app with the backbone's parts: problem+json errors, request ids and JSON
-    access logs, metrics, health checks and the OpenAPI document. Blueprints are the
-    caller's."""
+    access logs, metrics (with the backlog of `outbox_collections`), health checks of the
+    database and the broker, and the OpenAPI document, with `key_scheme` (name,
+    description) as its bearer-key security scheme. Blueprints are the caller's."""
+    checks = [database_check(db), broker_check(settings)]
+    metrics_registry = None
+    if outbox_collections:
+        metrics_registry = CollectorRegistry()
+        metrics_registry.register(
+            metrics.OutboxBacklog(lambda: outbox.backlog(list(outbox_collections)))
+        )
     app = Flask(service)
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
@@ -52,6 +66,11 @@ def create_service_app(
         OPENAPI_SWAGGER_UI_URL="/static/swagger-ui/",
     )
     api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(_schema_name)})
+    if key_scheme:
+        name, description = key_scheme
+        api.spec.components.security_scheme(
+            name, {"type": "http", "scheme": "bearer", "description": description}
+        )
     problems.register(app)
     serve_node_package(app, "/static/swagger-ui", "swagger-ui-dist")
 

@@ -8,7 +8,6 @@ from flask import Flask
 
 from backbone import logs, mongo
 from backbone.events.catalogue import topic_of
-from backbone.health import broker_check, database_check
 from backbone.settings import Settings
 from backbone.web import create_service_app
 from backbone.worker import WorkerPlan
@@ -18,7 +17,7 @@ def basic_app(service: str, title: str, settings: Settings | None = None) -> Fla
     settings = settings or Settings.from_env()
     logs.configure(service, settings.log_level)
     db = mongo.database(settings, service)
-    app, _ = create_service_app(service, title, [database_check(db), broker_check(settings)])
+    app, _ = create_service_app(service, title, db, settings)
     return app
 
 

@@ -7,10 +7,8 @@ from datetime import timedelta
 import pymongo
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from prometheus_client import CollectorRegistry
 
-from backbone import logs, metrics, mongo, outbox
-from backbone.health import broker_check, database_check
+from backbone import logs, mongo
 from backbone.settings import Settings
 from backbone.web import create_service_app, serve_node_package
 from services.casework import SERVICE
@@ -32,15 +30,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         cases.ensure_indexes()
         staff.ensure_indexes()
 
-    backlog = CollectorRegistry()
-    backlog.register(metrics.OutboxBacklog(lambda: outbox.backlog([cases.cases])))
     app, api = create_service_app(
-        SERVICE, "Family Ties casework", [database_check(db), broker_check(settings)], backlog
-    )
+        SERVICE, "Family Ties casework", db, settings, [cases.cases],
+        ("staffKey", "Staff API key"),
+    )  # fmt: skip
     app.extensions["casework"] = Casework(cases, staff)
-    api.spec.components.security_scheme(
-        "staffKey", {"type": "http", "scheme": "bearer", "description": "Staff API key"}
-    )
     api.register_blueprint(blp)
     _add_pages(app, settings)
     return app

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pymongo
 from flask import Flask
-from prometheus_client import CollectorRegistry
 
-from backbone import logs, metrics, mongo, outbox
-from backbone.health import broker_check, database_check
+from backbone import logs, mongo
 from backbone.settings import Settings
 from backbone.web import create_service_app
 from services.directory import SERVICE
@@ -30,19 +28,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         editors.ensure_indexes()
         ensure_needs_taxonomy(directory)
 
-    backlog = CollectorRegistry()
-    backlog.register(metrics.OutboxBacklog(lambda: outbox.backlog([directory.services])))
     app, api = create_service_app(
-        SERVICE,
-        "Family Ties directory (Open Referral HSDS 3.0)",
-        [database_check(db), broker_check(settings)],
-        backlog,
-    )
+        SERVICE, "Family Ties directory (Open Referral HSDS 3.0)", db, settings,
+        [directory.services], ("editorKey", "Directory editor key"),
+    )  # fmt: skip
     app.extensions["directory"] = directory
     app.extensions["editing"] = Editing(directory)
     app.extensions["editors"] = editors
-    api.spec.components.security_scheme(
-        "editorKey", {"type": "http", "scheme": "bearer", "description": "Directory editor key"}
-    )
     api.register_blueprint(blp)
     return app

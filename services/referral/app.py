@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pymongo
 from flask import Flask
-from prometheus_client import CollectorRegistry
 
-from backbone import logs, metrics, mongo, outbox
-from backbone.health import broker_check, database_check
+from backbone import logs, mongo
 from backbone.settings import Settings
 from backbone.web import create_service_app
 from services.referral import SERVICE
@@ -27,18 +25,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         referrals.ensure_indexes()
         partners.ensure_indexes()
 
-    backlog = CollectorRegistry()
-    backlog.register(metrics.OutboxBacklog(lambda: outbox.backlog([referrals.collection])))
     app, api = create_service_app(
-        SERVICE,
-        "Family Ties intake",
-        [database_check(db), broker_check(settings)],
-        backlog,
-    )
+        SERVICE, "Family Ties intake", db, settings, [referrals.collection],
+        ("partnerKey", "Partner API key"),
+    )  # fmt: skip
     app.extensions["referrals"] = referrals
     app.extensions["partners"] = partners
-    api.spec.components.security_scheme(
-        "partnerKey", {"type": "http", "scheme": "bearer", "description": "Partner API key"}
-    )
     api.register_blueprint(blp)
     return app
