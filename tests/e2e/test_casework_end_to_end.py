@@ -12,14 +12,6 @@ from tests.factories import referral
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    stack = Stack(tmp_path_factory.mktemp("var"), tmp_path_factory.mktemp("logs") / "stack.log")
-    stack.start()
-    yield stack
-    stack.stop()
-
-
 def staff(stack: Stack, username: str, role: str) -> tuple[str, dict[str, str]]:
     output = stack.familyties("casework", "staff", "create", username, "--name",
                               username.title(), "--role", role, "--password",

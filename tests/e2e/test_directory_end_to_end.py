@@ -18,14 +18,6 @@ pytestmark = pytest.mark.e2e
 TOPIC = topic_of("directory")
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    stack = Stack(tmp_path_factory.mktemp("var"), tmp_path_factory.mktemp("logs") / "stack.log")
-    stack.start()
-    yield stack
-    stack.stop()
-
-
 def seed_loaded(stack: Stack) -> bool:
     answer = requests.get(f"{stack.url('directory')}/services", timeout=5).json()
     return answer["total_items"] == len(seed_services())

@@ -19,15 +19,6 @@ TOPIC = topic_of("referral")
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    stack = Stack(tmp_path_factory.mktemp("var"), tmp_path_factory.mktemp("logs") / "stack.log")
-    stack.start()
-    yield stack
-    if stack.process and stack.process.poll() is None:
-        stack.stop()
-
-
-@pytest.fixture(scope="module")
 def partner(stack) -> dict[str, str]:
     return {"Authorization": f"Bearer {stack.new_partner_key('Routes out of Prison Glasgow')}"}
 

@@ -1,11 +1,22 @@
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 
 from backbone import mongo
 from services.casework.app import create_app as create_casework_app
+from services.cli import main
 from services.directory.app import create_app as create_directory_app
 from services.referral.app import create_app
+
+
+@pytest.fixture
+def familyties(settings, monkeypatch):
+    """Run the `familyties` command against this test's databases."""
+    monkeypatch.setenv("MONGODB_URI", settings.mongodb_uri)
+    monkeypatch.setenv("MONGODB_DATABASE_PREFIX", settings.database_prefix)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(main, list(args), catch_exceptions=False)
 
 
 @pytest.fixture

@@ -5,21 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
 from backbone import outbox
-from services.cli import main
 from services.directory.seed import seed_services
 from services.directory.taxonomy import need_term_id
 from services.directory.worker import load_seed_if_empty
 
 
 @pytest.fixture
-def cli(settings, monkeypatch):
-    monkeypatch.setenv("MONGODB_URI", settings.mongodb_uri)
-    monkeypatch.setenv("MONGODB_DATABASE_PREFIX", settings.database_prefix)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(main, ["directory", *args], catch_exceptions=False)
+def cli(familyties):
+    return lambda *args: familyties("directory", *args)
 
 
 def write_ndjson(path, records) -> None:

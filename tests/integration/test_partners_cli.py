@@ -5,20 +5,15 @@ from __future__ import annotations
 import time
 
 import pytest
-from click.testing import CliRunner
 
 from backbone import mongo
 from backbone.api_keys import hash_key
-from services.cli import main
 from services.referral.partners import Partners
 
 
 @pytest.fixture
-def cli(settings, monkeypatch):
-    monkeypatch.setenv("MONGODB_URI", settings.mongodb_uri)
-    monkeypatch.setenv("MONGODB_DATABASE_PREFIX", settings.database_prefix)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(main, ["partners", *args], catch_exceptions=False)
+def cli(familyties):
+    return lambda *args: familyties("partners", *args)
 
 
 def test_create_prints_the_key_once_and_stores_only_its_hash(cli, settings):
@@ -45,7 +40,7 @@ def test_revoke_stops_the_key(cli, settings):
     assert cli("revoke", partner_id).exit_code == 0
     assert Partners(db).authenticate(key) is None
     assert "revoked" in cli("list").output
-    again = CliRunner().invoke(main, ["partners", "revoke", partner_id])
+    again = cli("revoke", partner_id)
     assert again.exit_code == 1 and "No active partner" in again.output
 
 
@@ -62,7 +57,7 @@ def test_a_cached_key_stops_working_within_the_cache_time(settings):
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * 201])
 def test_a_partner_needs_a_real_name_and_nothing_is_stored_without_one(cli, settings, name):
-    result = CliRunner().invoke(main, ["partners", "create", name])
+    result = cli("create", name)
     assert result.exit_code == 2
     assert "organisation's name" in result.output
     assert mongo.database(settings, "referral").partners.count_documents({}) == 0
