@@ -35,92 +35,108 @@ def topic_of(service: str) -> str:
     return f"familyties.{service}.events"
 
 
-def _case_event(name: str, schema: type[Schema], summary: str) -> EventType:
-    return EventType(name, 1, topic_of("casework"), schema, summary)
+def _version_1(service: str, name: str, schema: type[Schema], summary: str) -> EventType:
+    """An event type at its first schema version, on its service's topic."""
+    return EventType(name, 1, topic_of(service), schema, summary)
 
 
 CATALOGUE: dict[str, EventType] = {
     event.name: event
     for event in [
-        EventType(
-            name="ReferralReceived",
-            version=1,
-            topic=topic_of("referral"),
-            data_schema=ReferralReceivedSchema,
-            summary="A partner's referral was accepted into intake. Carries what casework "
-            "needs to open a case. Personal data: special category.",
+        _version_1(
+            "referral",
+            "ReferralReceived",
+            ReferralReceivedSchema,
+            "A partner's referral was accepted into intake. Carries what casework needs to "
+            "open a case. Personal data: special category.",
         ),
-        EventType(
-            name="ServicePublished",
-            version=1,
-            topic=topic_of("directory"),
-            data_schema=ServiceChangedSchema,
-            summary="A service was added to the directory: the service fully nested (HSDS "
-            "3.0, confidential addresses withheld) and who added it, when.",
+        _version_1(
+            "directory",
+            "ServicePublished",
+            ServiceChangedSchema,
+            "A service was added to the directory: the service fully nested (HSDS 3.0, "
+            "confidential addresses withheld) and who added it, when.",
         ),
-        EventType(
-            name="ServiceUpdated",
-            version=1,
-            topic=topic_of("directory"),
-            data_schema=ServiceChangedSchema,
-            summary="A service, its organisation or one of its locations changed: the service "
-            "as it is now, and who changed which fields, when.",
+        _version_1(
+            "directory",
+            "ServiceUpdated",
+            ServiceChangedSchema,
+            "A service, its organisation or one of its locations changed: the service as it "
+            "is now, and who changed which fields, when.",
         ),
-        EventType(
-            name="ServiceWithdrawn",
-            version=1,
-            topic=topic_of("directory"),
-            data_schema=ServiceChangedSchema,
-            summary="A service is no longer offered: families are not to be signposted to it.",
+        _version_1(
+            "directory",
+            "ServiceWithdrawn",
+            ServiceChangedSchema,
+            "A service is no longer offered: families are not to be signposted to it.",
         ),
-        _case_event(
+        _version_1(
+            "casework",
             "CaseOpened",
             case.CaseOpenedSchema,
             "A case was opened for a referral; the referrer sees it as accepted.",
         ),
-        _case_event(
+        _version_1(
+            "casework",
             "CaseAllocated",
             case.CaseAllocatedSchema,
             "A manager gave the case to a coordinator, or to another one.",
         ),
-        _case_event(
+        _version_1(
+            "casework",
             "ContactRecorded",
             case.ContactRecordedSchema,
             "The coordinator was in touch with the family: how, when and for how "
             "long, and which needs it addressed. Notes stay in casework.",
         ),
-        _case_event(
+        _version_1(
+            "casework",
             "NeedsAssessed",
             case.NeedsAssessedSchema,
             "Needs were identified, or marked as addressed.",
         ),
-        _case_event(
+        _version_1(
+            "casework",
             "SignpostMade",
             case.SignpostMadeSchema,
             "The family was introduced to a directory service, and whether their "
             "details were shared (only with their consent).",
         ),
-        _case_event(
+        _version_1(
+            "casework",
             "SignpostOutcomeRecorded",
             case.SignpostOutcomeRecordedSchema,
             "Whether the family engaged with the service they were signposted to.",
         ),
-        _case_event(
-            "SupportStarted", case.SupportChangedSchema, "Ongoing one-to-one support began."
+        _version_1(
+            "casework",
+            "SupportStarted",
+            case.SupportChangedSchema,
+            "Ongoing one-to-one support began.",
         ),
-        _case_event("SupportEnded", case.SupportChangedSchema, "Ongoing one-to-one support ended."),
-        _case_event(
+        _version_1(
+            "casework",
+            "SupportEnded",
+            case.SupportChangedSchema,
+            "Ongoing one-to-one support ended.",
+        ),
+        _version_1(
+            "casework",
             "CaseDeclined",
             case.CaseDeclinedSchema,
             "The referral was not taken on; the reason is written for the referrer.",
         ),
-        _case_event(
+        _version_1(
+            "casework",
             "CaseClosed",
             case.CaseClosedSchema,
             "The case was closed with its outcomes, in words fit for the referrer.",
         ),
-        _case_event(
-            "CaseReopened", case.CaseReopenedSchema, "A closed or declined case was opened again."
+        _version_1(
+            "casework",
+            "CaseReopened",
+            case.CaseReopenedSchema,
+            "A closed or declined case was opened again.",
         ),
     ]
 }
