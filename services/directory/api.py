@@ -160,7 +160,7 @@ def list_services(query: dict[str, Any]):
         return _ndjson(directory, ranked, show)
     page, per_page = _page_number(query, len(ranked))
     ids = ranked[(page - 1) * per_page : page * per_page]
-    contents = directory.nested(directory.services_by_id(ids), show)
+    contents = directory.nested(directory.services_by_id(ids), show, terms=terms)
     return domain.page_envelope(contents, len(ranked), page, per_page)
 
 

@@ -67,9 +67,11 @@ class Directory:
         services: list[dict[str, Any]],
         show_confidential: bool = False,
         pending: dict[str, dict[str, Any]] | None = None,
+        terms: dict[str, dict[str, Any]] | None = None,
     ) -> list[dict[str, Any]]:
         """Services fully nested. `pending` holds organisations or locations about to be
-        written, by id, so an event can show the service as the change leaves it."""
+        written, by id, so an event can show the service as the change leaves it; `terms`,
+        the taxonomy terms when the caller has read them already."""
         pending = pending or {}
         organization_ids = {s["organization_id"] for s in services}
         location_ids = {
@@ -89,7 +91,7 @@ class Directory:
                 organizations[doc_id] = doc
             if doc_id in location_ids:
                 locations[doc_id] = doc
-        terms = self.terms()
+        terms = self.terms() if terms is None else terms
         return [
             domain.nest(s, organizations[s["organization_id"]], locations, terms, show_confidential)
             for s in services
@@ -118,6 +120,7 @@ class Directory:
     ) -> Iterator[dict[str, Any]]:
         """These services, fully nested, in this order, fetched a batch at a time: for
         answers and files too big to build at once."""
+        terms = self.terms()
         for start in range(0, len(ids), STREAM_BATCH):
-            yield from self.nested(self.services_by_id(ids[start : start + STREAM_BATCH]),
-                                   show_confidential)  # fmt: skip
+            batch = self.services_by_id(ids[start : start + STREAM_BATCH])
+            yield from self.nested(batch, show_confidential, terms=terms)
