@@ -46,7 +46,10 @@ def create(username: str, name: str, role: str, password: str) -> None:
     username = username.lower()
     if not USERNAME.match(username):
         raise click.BadParameter("2 to 64 letters, digits, dots or dashes", param_hint="USERNAME")
-    account, api_key = _staff().create_account(username, name.strip(), role, password)
+    name = " ".join(name.split())
+    if not 1 <= len(name) <= 200:
+        raise click.BadParameter("give their name, up to 200 characters", param_hint="--name")
+    account, api_key = _staff().create_account(username, name, role, password)
     click.echo(f"{role.capitalize()} {account['name']} created with id {account['_id']}.")
     click.echo("Their API key, shown only now (send it as 'Authorization: Bearer <key>'):")
     click.echo(api_key)
