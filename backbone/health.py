@@ -7,6 +7,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pymongo
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
@@ -22,14 +23,22 @@ class Check:
     required: bool = True
 
 
+# Both probes together answer within a second, so /readyz is quick when either is away.
+DATABASE_TIMEOUT_SECONDS = 0.5
+BROKER_TIMEOUT_SECONDS = 0.4
+
+
 def database_check(db: Database) -> Check:
     def probe() -> None:
-        db.command("ping")
+        with pymongo.timeout(DATABASE_TIMEOUT_SECONDS):
+            db.command("ping")
 
     return Check("database", probe)
 
 
-def broker_check(settings: Settings, required: bool = False, timeout: float = 1.0) -> Check:
+def broker_check(
+    settings: Settings, required: bool = False, timeout: float = BROKER_TIMEOUT_SECONDS
+) -> Check:
     """Asks the broker for its API versions: a live broker answers, a hung one does not."""
 
     def probe() -> None:

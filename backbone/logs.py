@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+import time
+from collections.abc import Callable
 from contextvars import ContextVar
+from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -56,9 +60,57 @@ def configure(service: str, level: str = "INFO") -> None:
     root.setLevel(level)
     # kafka-python logs connection chatter at INFO, and pymongo's DEBUG lines carry whole
     # commands and replies, documents included: even at LOG_LEVEL=DEBUG, only their
-    # warnings come through.
+    # warnings come through, and each kind of them once a minute (a broker restart makes
+    # kafka-python log the same lost connection many times a second).
     for library in LIBRARIES_WITH_DATA_IN_DEBUG:
         logging.getLogger(library).setLevel(logging.WARNING)
+    handler.addFilter(_LibraryRepeats(Throttle(60)))
 
 
 LIBRARIES_WITH_DATA_IN_DEBUG = ("kafka", "pymongo")
+
+
+class Throttle:
+    """Lets a warning about one condition through at most once per interval, and says how
+    many were held back meanwhile: a broker away for an hour is a few lines, not thousands."""
+
+    def __init__(self, interval_seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.interval = interval_seconds
+        self.clock = clock
+        self._last: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def allows(self, condition: str) -> int | None:
+        """None to hold this one back; otherwise how many were held back since the last."""
+        with self._lock:
+            at = self.clock()
+            last = self._last.get(condition)
+            if last is not None and at - last < self.interval:
+                self._held[condition] = self._held.get(condition, 0) + 1
+                return None
+            self._last[condition] = at
+            return self._held.pop(condition, 0)
+
+    def warning(self, logger: logging.Logger, condition: str, **extra: Any) -> None:
+        """Log `condition` as a warning, unless it was logged within the interval."""
+        held = self.allows(condition)
+        if held is not None:
+            logger.warning(condition, extra={**extra, "repeats_held_back": held})
+
+
+class _LibraryRepeats(logging.Filter):
+    """Lets each kind of the libraries' lines (logger and message template) through once
+    per interval; our own lines are throttled where they are written."""
+
+    def __init__(self, throttle: Throttle) -> None:
+        super().__init__()
+        self.throttle = throttle
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.split(".")[0] not in LIBRARIES_WITH_DATA_IN_DEBUG:
+            return True
+        held = self.throttle.allows(f"{record.name}:{record.msg}")
+        if held:
+            record.repeats_held_back = held
+        return held is not None

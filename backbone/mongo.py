@@ -1,4 +1,5 @@
-"""The MongoDB client: one per process, shared by its threads."""
+"""The MongoDB client (one per process, shared by its threads), durable writes, and which
+database errors mean "away for now" rather than "wrong"."""
 
 from __future__ import annotations
 
@@ -9,21 +10,49 @@ from typing import Any
 from pymongo import MongoClient
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
+from pymongo.errors import ConnectionFailure, ExecutionTimeout, PyMongoError, WTimeoutError
 
 from backbone.settings import Settings
 
 
 @cache
-def client(uri: str) -> MongoClient:
-    # tz_aware so that datetimes read back are UTC-aware, like the ones written.
-    return MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5_000, appname="familyties")
+def client(uri: str, server_selection_timeout_ms: int) -> MongoClient:
+    return MongoClient(
+        uri,
+        tz_aware=True,  # datetimes read back are UTC-aware, like the ones written
+        appname="familyties",
+        # A write is acknowledged only once it is journaled on a majority: a referral
+        # answered 201, or an event a consumer recorded before committing its offset,
+        # survives a crash or a power cut.
+        w="majority",
+        journal=True,
+        serverSelectionTimeoutMS=server_selection_timeout_ms,
+    )
 
 
 def database(settings: Settings, service: str) -> Database:
-    return client(settings.mongodb_uri)[settings.database_name(service)]
+    uri, wait = settings.mongodb_uri, settings.mongodb_server_selection_timeout_ms
+    return client(uri, wait)[settings.database_name(service)]
 
 
-def in_transaction(db: Database, write: Callable[[ClientSession], Any]) -> Any:
-    """Run `write` as one transaction, retried as the driver retries transient errors."""
-    with db.client.start_session() as session:
+def in_transaction(
+    db: Database, write: Callable[[ClientSession], Any], session: ClientSession | None = None
+) -> Any:
+    """Run `write` as one transaction, retried as the driver retries transient errors (for
+    at most 120 s, or until the deadline of an enclosing `pymongo.timeout`). A caller that
+    runs many keeps one `session` for them."""
+    if session is not None:
         return session.with_transaction(write)
+    with db.client.start_session() as own:
+        return own.with_transaction(write)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database is away or busy for now (try again later), rather
+    than that the operation itself is wrong."""
+    if isinstance(error, ConnectionFailure | ExecutionTimeout | WTimeoutError):
+        return True
+    return isinstance(error, PyMongoError) and (
+        error.has_error_label("TransientTransactionError")
+        or error.has_error_label("UnknownTransactionCommitResult")
+    )

