@@ -1,17 +1,23 @@
-"""Kafka clients built from the settings, and topic creation."""
+"""Kafka clients built from the settings, and keeping topics as configured."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import dataclass
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
-from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic, OffsetSpec
+from kafka.errors import TopicAlreadyExistsError, UnknownTopicOrPartitionError
 
+from backbone import logs
 from backbone.settings import Settings
 
 log = logging.getLogger(__name__)
+_WARNINGS = logs.Throttle(60)
+
+# Clients notice a topic made again (new partitions, a new id) within this time.
+METADATA_MAX_AGE_MS = 5_000
 
 
 def producer(settings: Settings) -> KafkaProducer:
@@ -28,12 +34,14 @@ def producer(settings: Settings) -> KafkaProducer:
         # waits with it rather than sending it again, so an outage makes no copies.
         delivery_timeout_ms=settings.producer_delivery_timeout_ms,
         max_block_ms=10_000,
+        allow_auto_create_topics=False,  # topics are made by ensure_topics, as configured
+        metadata_max_age_ms=METADATA_MAX_AGE_MS,
     )
 
 
-def consumer(settings: Settings, group: str, topics: list[str]) -> KafkaConsumer:
+def consumer(settings: Settings, group: str) -> KafkaConsumer:
+    """A consumer of `group`, not yet subscribed."""
     return KafkaConsumer(
-        *topics,
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=group,
         client_id=group,
@@ -42,7 +50,9 @@ def consumer(settings: Settings, group: str, topics: list[str]) -> KafkaConsumer
         max_poll_interval_ms=settings.consumer_max_poll_interval_ms,
         session_timeout_ms=settings.consumer_session_timeout_ms,
         heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
-        max_poll_records=100,
+        max_poll_records=settings.consumer_max_poll_records,
+        allow_auto_create_topics=False,
+        metadata_max_age_ms=METADATA_MAX_AGE_MS,
     )
 
 
@@ -54,23 +64,72 @@ def admin(settings: Settings, timeout_ms: int = 10_000) -> KafkaAdminClient:
     )
 
 
-def ensure_topics(settings: Settings, topics: list[str]) -> None:
-    """Create the topics that do not exist yet. Raises KafkaError if the broker is away."""
-    client = admin(settings)
+@dataclass(frozen=True)
+class Topic:
+    """A topic as the broker has it: its id (a new one each time it is made) and size."""
+
+    name: str
+    id: str
+    partitions: int
+
+
+def describe(client: KafkaAdminClient, names: list[str]) -> dict[str, Topic]:
+    """The topics of `names` that exist (asking never creates one)."""
+    return {
+        row["name"]: Topic(row["name"], str(row["topic_id"]), len(row["partitions"]))
+        for row in client.describe_topics(names)
+        if row["error_code"] == 0 and row["topic_id"]
+    }
+
+
+def end_offsets(client: KafkaAdminClient, topic: str, partitions: list[int]) -> dict[int, int]:
+    """The offset after the last record of each partition, as the broker reports it.
+
+    Some brokers (the local Tansu) report the first offset of the last batch plus one: a
+    lower bound. Compare it only with an offset that is the first of a batch or earlier."""
+    specs = {TopicPartition(topic, p): OffsetSpec.LATEST for p in partitions}
+    return {
+        tp.partition: found.offset for tp, found in client.list_partition_offsets(specs).items()
+    }
+
+
+def ensure_topics(
+    settings: Settings, topics: list[str], client: KafkaAdminClient | None = None
+) -> set[str]:
+    """Make the topics that are missing, with the configured partitions, and remake any
+    that a broker made by itself with other partitions while it is still empty; answer the
+    topics made. Raises KafkaError if the broker is away."""
+    own = client is None
+    client = client or admin(settings)
     try:
-        existing = set(client.list_topics())
-        missing = [
-            NewTopic(
-                name,
-                num_partitions=settings.topic_partitions,
-                replication_factor=settings.topic_replication_factor,
+        found = describe(client, topics)
+        wrong = [name for name, t in found.items() if t.partitions != settings.topic_partitions]
+        remake = [name for name in wrong if _is_empty(client, found[name])]
+        for name in sorted(set(wrong) - set(remake)):
+            _WARNINGS.warning(
+                log,
+                "topic has other partitions than configured, and records: left as it is",
+                topic=name,
+                partitions=found[name].partitions,
             )
-            for name in topics
-            if name not in existing
-        ]
+        if remake:
+            with contextlib.suppress(UnknownTopicOrPartitionError):  # another was first
+                client.delete_topics(remake)
+        missing = [name for name in topics if name not in found or name in remake]
         if missing:
+            new = [
+                NewTopic(name, settings.topic_partitions, settings.topic_replication_factor)
+                for name in missing
+            ]
             with contextlib.suppress(TopicAlreadyExistsError):  # another process was first
-                client.create_topics(missing)
-            log.info("topics created", extra={"topics": [t.name for t in missing]})
+                client.create_topics(new)
+            log.info("topics created", extra={"topics": missing})
+        return set(missing)
     finally:
-        client.close()
+        if own:
+            client.close()
+
+
+def _is_empty(client: KafkaAdminClient, topic: Topic) -> bool:
+    ends = end_offsets(client, topic.name, list(range(topic.partitions)))
+    return not any(ends.values())

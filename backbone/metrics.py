@@ -13,6 +13,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     disable_created_metrics,
     generate_latest,
@@ -20,6 +21,9 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from pymongo.errors import PyMongoError
+
+from backbone.clock import now
+from backbone.outbox import Backlog
 
 disable_created_metrics()  # *_created series double the output and no dashboard uses them
 
@@ -51,24 +55,54 @@ EVENTS_FAILED = Counter(
     "Events a consumer could not process and sent to its dead-letter topic.",
     ["group", "type"],
 )
+BROKER_LOSSES = Counter(
+    "familyties_broker_losses_total",
+    "Times a relay found that the broker had lost events it confirmed, and republished.",
+)
+EVENT_AGE = Histogram(
+    "familyties_event_age_seconds",
+    "Time from an event being made to a consumer processing it.",
+    ["group"],
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800),
+)
+# Set by each consumer as it polls; under PROMETHEUS_MULTIPROC_DIR the newest value wins.
+CONSUMER_LAG = Gauge(
+    "familyties_consumer_lag_events",
+    "Events on a partition that the consumer group has not processed yet.",
+    ["group", "topic", "partition"],
+    multiprocess_mode="mostrecent",
+)
+CONSUMER_OLDEST_UNPROCESSED_AGE = Gauge(
+    "familyties_consumer_oldest_unprocessed_age_seconds",
+    "Age of the oldest event on a partition that the group has not processed (0: none).",
+    ["group", "topic", "partition"],
+    multiprocess_mode="mostrecent",
+)
 
 
 class OutboxBacklog:
-    """A gauge read at scrape time: how many events wait in the outbox."""
+    """Gauges read at scrape time: how many events wait in the outbox, and how long the
+    oldest of them has waited."""
 
-    def __init__(self, count: Callable[[], int]) -> None:
-        self.count = count
+    def __init__(self, backlog: Callable[[], Backlog]) -> None:
+        self.backlog = backlog
 
     def collect(self):
         try:
-            count = self.count()
+            count, oldest = self.backlog()
         except PyMongoError:
             return  # the database is away: /readyz says so; the other metrics still answer
-        gauge = GaugeMetricFamily(
+        waiting = GaugeMetricFamily(
             "familyties_outbox_backlog_events", "Events written but not yet published."
         )
-        gauge.add_metric([], count)
-        yield gauge
+        waiting.add_metric([], count)
+        age = GaugeMetricFamily(
+            "familyties_outbox_oldest_event_age_seconds",
+            "How long the oldest event not yet published has waited (0: none waits).",
+        )
+        age.add_metric([], (now() - oldest).total_seconds() if oldest else 0)
+        yield waiting
+        yield age
 
 
 def registry() -> CollectorRegistry:

@@ -1,138 +1,117 @@
-"""The transactional outbox.
+"""Each service's event log, and its outbox.
 
-A state change and its events are written in one atomic write: the events ride in the
-changed document's `outbox` array. The relay publishes pending events afterwards and then
-pulls exactly those it published, so a crash between the two publishes an event again
-(at least once; consumers are idempotent) and never loses one.
+Every event a service publishes is kept for good in the document of the aggregate it is
+about (a referral, a case, a directory service), in `events`, in the order the aggregate
+made them, written in the same atomic write as the change it announces. The outbox is the
+part of that log not yet confirmed on the broker: copies of those events in `outbox`, and
+in `outbox_since` the id of the oldest, which orders the relay's work across the service.
+Event ids are UUIDv7, so they sort by time.
+
+Putting logged events back into the outbox publishes them again, in the same order: that
+is how a broker that lost its log is healed, and how any view is rebuilt by replay.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
-from kafka import KafkaProducer
-from kafka.errors import KafkaError
 from pymongo import ASCENDING
 from pymongo.collection import Collection
 
-from backbone import metrics
-from backbone.events.catalogue import event_type
-from backbone.events.envelope import CONTENT_TYPE, encode
+from backbone.ids import event_time
 
-log = logging.getLogger(__name__)
-
-# Event ids are non-empty strings, so this matches exactly the documents with pending
-# events, through the multikey index on outbox.id.
-PENDING = {"outbox.id": {"$gt": ""}}
+# The bookkeeping fields of the event log: no answer shows them.
+LOG_FIELDS = ("events", "outbox", "outbox_since")
+WITHOUT_LOG = dict.fromkeys(LOG_FIELDS, 0)
+PENDING = {"outbox_since": {"$gt": ""}}
 
 
 def with_events(document: dict[str, Any], *envelopes: dict) -> dict[str, Any]:
-    """The document to insert, carrying its new events."""
-    return {**document, "outbox": list(envelopes)}
+    """The document to insert, carrying its first events."""
+    if not envelopes:
+        return dict(document)
+    events = list(envelopes)
+    return {**document, "events": events, "outbox": events, "outbox_since": events[0]["id"]}
 
 
-def push_events(*envelopes: dict) -> dict[str, Any]:
-    """The update operator that adds events to an existing document's outbox."""
-    return {"$push": {"outbox": {"$each": list(envelopes)}}}
+def append_events(update: dict[str, Any], *envelopes: dict) -> dict[str, Any]:
+    """`update` (MongoDB update operators) that also appends these events to the document's
+    log and outbox."""
+    events = list(envelopes)
+    pushes = {**update.get("$push", {}), "events": {"$each": events}, "outbox": {"$each": events}}
+    # $min keeps an older pending event's id; an empty outbox has no outbox_since at all.
+    oldest = {**update.get("$min", {}), "outbox_since": events[0]["id"]}
+    return {**update, "$push": pushes, "$min": oldest}
 
 
 def ensure_index(collection: Collection) -> None:
-    collection.create_index([("outbox.id", ASCENDING)], name="outbox_pending")
+    # A plain (not multikey) index: the relay pages through it quickly however many wait.
+    collection.create_index([("outbox_since", ASCENDING)], name="outbox_since", sparse=True)
+    if "outbox_pending" in collection.index_information():  # the multikey index it replaces
+        collection.drop_index("outbox_pending")
 
 
-def backlog(collections: list[Collection]) -> int:
-    """How many events wait to be published."""
+def pending(collection: Collection, limit: int) -> list[dict[str, Any]]:
+    """Documents with events to publish, the one with the oldest such event first."""
+    found = collection.find(PENDING, {"outbox": 1}).sort("outbox_since", ASCENDING)
+    return list(found.limit(limit))
+
+
+def mark_published(collection: Collection, doc_ids: list[Any], event_ids: list[str]) -> None:
+    """Take these events out of these documents' outboxes; they stay in the log."""
+    collection.update_many(
+        {"_id": {"$in": doc_ids}}, {"$pull": {"outbox": {"id": {"$in": event_ids}}}}
+    )
+    # Only where nothing is left: an event appended meanwhile keeps its document pending.
+    collection.update_many(
+        {"_id": {"$in": doc_ids}, "outbox": {"$size": 0}}, {"$unset": {"outbox_since": ""}}
+    )
+
+
+def put_back(collection: Collection, since: str = "") -> None:
+    """Put the logged events from event id `since` on ("": all of them) back into the
+    outbox, to be published again in their order."""
+    oldest = {"$min": {"$map": {"input": "$outbox", "in": "$$this.id"}}}
+    collection.update_many(
+        {"events.id": {"$gte": since}},
+        [{"$set": {"outbox": _logged_since(since)}}, {"$set": {"outbox_since": oldest}}],
+    )
+
+
+def count_logged(collection: Collection, since: str = "") -> int:
+    """How many logged events have ids from `since` on."""
+    rows = collection.aggregate(
+        [
+            {"$match": {"events.id": {"$gte": since}}},
+            {"$group": {"_id": None, "events": {"$sum": {"$size": _logged_since(since)}}}},
+        ]
+    )
+    return next(iter(rows), {"events": 0})["events"]
+
+
+def _logged_since(since: str) -> dict[str, Any]:
+    """The expression for a document's logged events from event id `since` on."""
+    return {"$filter": {"input": "$events", "cond": {"$gte": ["$$this.id", since]}}}
+
+
+class Backlog(NamedTuple):
+    events: int  # how many events wait to be published
+    oldest: datetime | None  # when the oldest of them was made
+
+
+def backlog(collections: list[Collection]) -> Backlog:
+    """The events of `collections` waiting to be published."""
+    total, oldest = 0, None
     pipeline = [
         {"$match": PENDING},
         {"$group": {"_id": None, "events": {"$sum": {"$size": "$outbox"}}}},
     ]
-    total = 0
     for collection in collections:
         for row in collection.aggregate(pipeline):
             total += row["events"]
-    return total
-
-
-class OutboxRelay:
-    """Publishes the pending events of some collections to Kafka, oldest first."""
-
-    def __init__(
-        self, collections: list[Collection], producer: KafkaProducer, batch_size: int = 100
-    ) -> None:
-        self.collections = collections
-        self.producer = producer
-        self.batch_size = batch_size
-
-    def relay_once(self) -> int:
-        """Publish one batch from each collection; answer how many events went out."""
-        return sum(self._relay_batch(collection) for collection in self.collections)
-
-    def run(self, stop: threading.Event, poll_seconds: float) -> None:
-        while not stop.is_set():
-            try:
-                published = self.relay_once()
-            except KafkaError as error:
-                log.warning("outbox relay cannot reach the broker", extra={"error": repr(error)})
-                published = 0
-            # A full batch means more are waiting; otherwise let events gather for a poll
-            # interval, so that each round trip to the database carries many of them.
-            if published < self.batch_size:
-                stop.wait(poll_seconds)
-
-    def _relay_batch(self, collection: Collection) -> int:
-        documents = list(
-            collection.find(PENDING, {"outbox": 1})
-            .sort("outbox.id", ASCENDING)
-            .limit(self.batch_size)
-        )
-        if not documents:
-            return 0
-        sent = [(doc["_id"], self._send(doc["_id"], doc["outbox"])) for doc in documents]
-        # Every send settles (delivered, or failed after the delivery timeout) before
-        # anything is marked or sent again: an outage delays events, it does not copy them.
-        self.producer.flush()
-        published_ids = []
-        for _, futures in sent:
-            # Keep an aggregate's order: stop at its first event that did not go out.
-            for event_id, future in futures:
-                if not (future.is_done and future.succeeded()):
-                    break
-                published_ids.append(event_id)
-        if published_ids:
-            collection.update_many(
-                {"_id": {"$in": [doc_id for doc_id, _ in sent]}},
-                {"$pull": {"outbox": {"id": {"$in": published_ids}}}},
-            )
-        metrics.EVENTS_PUBLISHED.inc(len(published_ids))
-        failed = sum(len(futures) for _, futures in sent) - len(published_ids)
-        if failed:
-            metrics.EVENTS_PUBLISH_FAILED.inc(failed)
-            log.warning("outbox events not yet published", extra={"count": failed})
-        return len(published_ids)
-
-    def _send(self, doc_id: Any, envelopes: list[dict]) -> list[tuple[str, Any]]:
-        """Send a document's events in order; none if one has a type this relay does not
-        know (a newer service wrote it during a rolling deploy): they wait for a relay
-        that does, and the other documents' events still go out."""
-        try:
-            topics = [event_type(envelope["type"]).topic for envelope in envelopes]
-        except LookupError as error:
-            metrics.EVENTS_PUBLISH_FAILED.inc(len(envelopes))
-            log.error(
-                "outbox event of unknown type", extra={"document": str(doc_id), "error": str(error)}
-            )
-            return []
-        return [
-            (
-                envelope["id"],
-                self.producer.send(
-                    topic,
-                    key=envelope["subject"].encode(),
-                    value=encode(envelope),
-                    headers=[("content-type", CONTENT_TYPE.encode())],
-                ),
-            )
-            for topic, envelope in zip(topics, envelopes, strict=True)
-        ]
+        first = collection.find_one(PENDING, {"outbox_since": 1}, sort=[("outbox_since", 1)])
+        if first is not None:
+            made = event_time(first["outbox_since"])
+            oldest = made if oldest is None else min(oldest, made)
+    return Backlog(total, oldest)

@@ -1,7 +1,8 @@
-"""A service's worker process: its outbox relay and consumers, each in a thread.
+"""A service's worker process: its set-up, then its outbox relay and consumers, each in a
+thread, and a keeper of its topics.
 
-The process never exits because a dependency is away: each task is restarted after a
-pause, so a broker or database outage delays work and loses none.
+The process never exits because a dependency is away: set-up is tried again, and each task
+is restarted after a pause, so a broker or database outage delays work and loses none.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,82 +19,107 @@ from kafka.errors import KafkaError
 from prometheus_client import start_http_server
 from pymongo.collection import Collection
 from pymongo.database import Database
+from pymongo.errors import PyMongoError
 
-from backbone import kafka, metrics
+from backbone import logs, metrics, mongo
 from backbone.consumer import ConsumerRunner, Handler
+from backbone.events.catalogue import topic_of
 from backbone.kafka import ensure_topics
-from backbone.outbox import OutboxRelay
+from backbone.relay import OutboxRelay
 from backbone.settings import Settings
 
 log = logging.getLogger(__name__)
 
 Task = Callable[[threading.Event], None]
 RESTART_PAUSE_SECONDS = 2.0
+# SIGTERM gives the tasks this long to finish what they are doing (one batch, one event):
+# less than the grace period of `make run` and docker-compose, so nothing is killed
+# mid-write. A task still busy after it is abandoned; its work is redone after restart.
+STOP_SECONDS = 10.0
 
 
 @dataclass
 class WorkerPlan:
     service: str
-    topics: list[str]  # topics this worker publishes or consumes: created when missing
+    topics: list[str]  # topics this worker publishes or consumes: kept as configured
     tasks: dict[str, Task] = field(default_factory=dict)
+    setup: Callable[[], None] | None = None  # runs once, before the tasks: indexes, seeds
+    # The collections whose documents carry the service's event log: their outbox relay
+    # publishes to the service's topic (which `topics` must list).
+    event_log: list[str] = field(default_factory=list)
 
 
 def run(plan: WorkerPlan, settings: Settings, stop: threading.Event | None = None) -> None:
-    """Run the plan's tasks until SIGTERM or SIGINT (or `stop`)."""
+    """Set up, then run the plan's tasks until SIGTERM or SIGINT (or `stop`)."""
     stop = stop or threading.Event()
     _serve_metrics()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
+    warnings = logs.Throttle(settings.warning_interval_seconds)
     while not stop.is_set():
         try:
             ensure_topics(settings, plan.topics)
+            if plan.setup is not None:
+                plan.setup()
             break
-        except KafkaError as error:
-            log.warning("waiting for the broker", extra={"error": repr(error)})
+        except (KafkaError, PyMongoError) as error:
+            warnings.warning(log, "worker waiting for the broker and database", error=repr(error))
             stop.wait(RESTART_PAUSE_SECONDS)
+    tasks = {"topic-keeper": topic_keeper(settings, plan.topics), **plan.tasks}
+    if plan.event_log:
+        tasks["outbox-relay"] = relay_task(settings, plan)
     threads = [
         threading.Thread(target=_supervise, args=(name, task, stop), name=name, daemon=True)
-        for name, task in plan.tasks.items()
+        for name, task in tasks.items()
     ]
     for thread in threads:
         thread.start()
-    log.info("worker started", extra={"tasks": list(plan.tasks)})
+    log.info("worker started", extra={"tasks": list(tasks)})
     stop.wait()
+    deadline = time.monotonic() + STOP_SECONDS
     for thread in threads:
-        thread.join(timeout=15)
-    log.info("worker stopped")
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    log.info("worker stopped", extra={"unfinished": [t.name for t in threads if t.is_alive()]})
 
 
-def relay_task(settings: Settings, collections: Callable[[], list[Collection]]) -> Task:
-    """The outbox relay of a service, over the collections whose documents carry events."""
+def topic_keeper(settings: Settings, topics: list[str]) -> Task:
+    """Makes the worker's topics again whenever they are found missing or wrong (a broker
+    that restarted without its log), rather than leave them to the broker's defaults."""
+
+    def keep(stop: threading.Event) -> None:
+        warnings = logs.Throttle(settings.warning_interval_seconds)
+        while not stop.wait(settings.broker_check_seconds):
+            try:
+                ensure_topics(settings, topics)
+            except KafkaError as error:
+                warnings.warning(log, "cannot check topics", error=type(error).__name__)
+
+    return keep
+
+
+def relay_task(settings: Settings, plan: WorkerPlan) -> Task:
+    """The outbox relay of a service, over the collections of its event log."""
 
     def relay(stop: threading.Event) -> None:
-        producer = kafka.producer(settings)
-        try:
-            OutboxRelay(collections(), producer, settings.outbox_batch_size).run(
-                stop, settings.outbox_poll_seconds
-            )
-        finally:
-            producer.close(timeout=5)
+        OutboxRelay(event_log(settings, plan), settings, [topic_of(plan.service)]).run(stop)
 
     return relay
+
+
+def event_log(settings: Settings, plan: WorkerPlan) -> list[Collection]:
+    db = mongo.database(settings, plan.service)
+    return [db[name] for name in plan.event_log]
 
 
 def consumer_task(
     settings: Settings, group: str, topics: list[str], handlers: dict[str, Handler], db: Database
 ) -> Task:
     """A consumer group's runner. Its plan must also list `dead_letter_topic(group)`, so
-    that the topic exists where the broker does not create topics on first use."""
+    that the topic is made, as configured, before anything is sent to it."""
 
     def consume(stop: threading.Event) -> None:
-        producer = kafka.producer(settings)
-        try:
-            ConsumerRunner(
-                group, kafka.consumer(settings, group, topics), handlers, db, producer
-            ).run(stop)
-        finally:
-            producer.close(timeout=5)
+        ConsumerRunner(group, topics, handlers, db, settings).run(stop)
 
     return consume
 
@@ -106,9 +133,13 @@ def _serve_metrics() -> None:
 
 
 def _supervise(name: str, task: Task, stop: threading.Event) -> None:
+    warnings = logs.Throttle(60)
     while not stop.is_set():
         try:
             task(stop)
+        except (KafkaError, PyMongoError) as error:  # a dependency away: no traceback
+            warnings.warning(log, "worker task waiting", task=name, error=type(error).__name__)
+            stop.wait(RESTART_PAUSE_SECONDS)
         except Exception:
             log.exception("worker task failed; restarting it", extra={"task": name})
             stop.wait(RESTART_PAUSE_SECONDS)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import importlib
 import json
+from datetime import datetime
 from pathlib import Path
 
 import click
 
-from backbone import logs
+from backbone import logs, mongo, outbox
 from backbone.asyncapi import asyncapi_document
+from backbone.clock import UK
+from backbone.ids import event_id_floor
+from backbone.relay import request_republish
 from backbone.settings import Settings
-from backbone.worker import run
+from backbone.worker import WorkerPlan, event_log, run
 from services import NAMES, stack
 from services.casework.cli import casework
 from services.directory.cli import directory
@@ -36,14 +40,68 @@ def worker(service: str) -> None:
     """Run a service's worker process: its outbox relay and consumers."""
     settings = Settings.from_env()
     logs.configure(service, settings.log_level)
-    plan = importlib.import_module(f"services.{service}.worker").plan(settings)
-    run(plan, settings)
+    run(worker_plan(service, settings), settings)
+
+
+def worker_plan(service: str, settings: Settings) -> WorkerPlan:
+    return importlib.import_module(f"services.{service}.worker").plan(settings)
+
+
+@main.group()
+def events() -> None:
+    """The log each service keeps of every event it published."""
+
+
+@events.command()
+@click.argument("service", type=click.Choice(NAMES))
+@click.option(
+    "--since",
+    metavar="TIME",
+    help="Only events made at or after TIME (ISO 8601, e.g. 2026-11-23T09:00; UK time "
+    "unless it names its zone). Without it, every event the service ever published.",
+)
+def republish(service: str, since: str | None) -> None:
+    """Publish a service's logged events again, in order (consumers skip what they have
+    already processed): for a broker that lost its log, or a view to be rebuilt."""
+    settings = Settings.from_env()
+    moment = _instant(since) if since else None
+    since_id = event_id_floor(moment) if moment else ""
+    collections = event_log(settings, worker_plan(service, settings))
+    if not collections:
+        raise click.ClickException(f"{service} publishes no events")
+    count = sum(outbox.count_logged(collection, since_id) for collection in collections)
+    request_republish(mongo.database(settings, service), since_id, "asked for by an operator")
+    click.echo(
+        f"{count} events of {service} will be published again, in order, by its worker "
+        f"(within {settings.broker_check_seconds:g} s if it is running)."
+    )
+
+
+def _instant(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            "use ISO 8601, e.g. 2026-11-23T09:00", param_hint="--since"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UK)
 
 
 @main.command("run")
 def run_stack() -> None:
     """Start everything locally: broker, database, every web and worker process."""
     stack.start(Settings.from_env())
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
+def processes(arguments: tuple[str, ...]) -> None:
+    """See and control the processes `make run` started: status (the default),
+    restart NAME, stop NAME, start NAME (e.g. `restart workers:casework-worker`)."""
+    try:
+        stack.control(Settings.from_env(), list(arguments) or ["status"])
+    except FileNotFoundError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @main.command()

@@ -82,13 +82,15 @@ def decode(value: bytes | None) -> Event:
         raise InvalidEvent("the message has no value (a tombstone?)")
     try:
         envelope = _ENVELOPE.load(json.loads(value))
-    except (ValueError, TypeError, ValidationError) as error:
+    except (ValueError, TypeError, ValidationError, RecursionError) as error:
         raise InvalidEvent(f"not a valid CloudEvents envelope: {error}") from None
     kind = _known_type(envelope["type"], envelope["schemaversion"])
     try:
         data = kind.schema.load(envelope["data"])
     except ValidationError as error:
         raise InvalidEvent(f"{kind.name} data is invalid: {error.messages}") from None
+    except RecursionError:
+        raise InvalidEvent(f"{kind.name} data is nested too deeply") from None
     return Event(
         id=envelope["id"],
         type=envelope["type"],

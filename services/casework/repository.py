@@ -41,10 +41,10 @@ class Cases:
         return mongo.in_transaction(self.db, write)
 
     def get(self, case_id: str) -> dict[str, Any] | None:
-        return self.cases.find_one({"_id": case_id}, {"outbox": 0})
+        return self.cases.find_one({"_id": case_id}, outbox.WITHOUT_LOG)
 
     def find(self, query: dict[str, Any]) -> list[dict[str, Any]]:
-        return list(self.cases.find(query, {"outbox": 0}).sort("opened_at", DESCENDING))
+        return list(self.cases.find(query, outbox.WITHOUT_LOG).sort("opened_at", DESCENDING))
 
     def open_for_referral(self, case: dict[str, Any], event: dict, session: ClientSession) -> bool:
         """Open the case unless its referral has one already; answer whether it did."""
@@ -68,9 +68,9 @@ class Cases:
             timeline.append({"at": at, "by": staff["_id"], "by_name": staff["name"],
                              "kind": change.event_type, "summary": change.summary})  # fmt: skip
         update["$push"]["timeline"] = {"$each": timeline}
-        update["$push"]["outbox"] = {"$each": events}
         if not update["$set"]:
             del update["$set"]
+        update = outbox.append_events(update, *events)
 
         def write(session: ClientSession) -> None:
             result = self.cases.update_one(

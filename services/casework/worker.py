@@ -7,7 +7,7 @@ from backbone import mongo
 from backbone.consumer import dead_letter_topic
 from backbone.events.catalogue import topic_of
 from backbone.settings import Settings
-from backbone.worker import WorkerPlan, consumer_task, relay_task
+from backbone.worker import WorkerPlan, consumer_task
 from services.casework import GROUP, SERVICE
 from services.casework.handlers import handlers
 from services.casework.repository import Cases
@@ -22,16 +22,8 @@ def plan(settings: Settings) -> WorkerPlan:
         SERVICE,
         topics=[topic_of(SERVICE), *READS, dead_letter_topic(GROUP)],
         tasks={
-            "indexes": _ensure_indexes_once(cases),
-            "outbox-relay": relay_task(settings, lambda: [cases.cases]),
             "consumer": consumer_task(settings, GROUP, READS, handlers(cases), db),
         },
+        event_log=[cases.cases.name],
+        setup=cases.ensure_indexes,  # the unique referral index keeps one case per referral
     )
-
-
-def _ensure_indexes_once(cases: Cases):
-    def ensure(stop) -> None:
-        cases.ensure_indexes()  # the unique referral index keeps one case per referral
-        stop.wait()
-
-    return ensure

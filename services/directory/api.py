@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 from pymongo.errors import DuplicateKeyError
 
+from backbone import outbox
 from backbone.api_keys import bearer_key
 from backbone.events.hsds import (
     HSDS_VERSION,
@@ -274,7 +275,7 @@ def get_taxonomy_term(term_id: str):
 
 def _page(collection: str, found: dict[str, Any], query: dict[str, Any]) -> dict[str, Any]:
     """A page of a small collection, filtered by name words when `search` is given."""
-    documents = _directory().db[collection].find(found, {"outbox": 0})
+    documents = _directory().db[collection].find(found, outbox.WITHOUT_LOG)
     matching = sorted(
         (d for d in documents if domain.matches(query.get("search", ""), d["name"])),
         key=lambda d: (d["name"].casefold(), d["_id"]),

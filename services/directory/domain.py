@@ -10,6 +10,7 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
+from backbone import outbox
 from backbone.events import vocabulary as v
 from backbone.events.hsds import NATIONAL_AREA
 
@@ -103,7 +104,14 @@ def as_hsds(document: dict[str, Any]) -> dict[str, Any]:
     return {"id": document["_id"], **shown}
 
 
-INTERNAL = {"outbox", "version", "search_text", "area_codes", "withdrawn_at", "created_at"}
+INTERNAL = {
+    *outbox.LOG_FIELDS,
+    "version",
+    "search_text",
+    "area_codes",
+    "withdrawn_at",
+    "created_at",
+}
 
 
 # ---- search ---------------------------------------------------------------------------

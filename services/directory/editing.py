@@ -99,7 +99,9 @@ class Editing:
     def _write_service(
         self, before: dict[str, Any], after: dict[str, Any], event: dict, changes: list[dict]
     ) -> None:
-        fields = {k: val for k, val in after.items() if k not in ("_id", "outbox", "version")}
+        fields = {
+            k: val for k, val in after.items() if k not in {"_id", "version", *outbox.LOG_FIELDS}
+        }
 
         def write(session: ClientSession) -> None:
             self._update_service(before, fields, event, session)
@@ -112,7 +114,7 @@ class Editing:
     ) -> None:
         result = self.directory.services.update_one(
             {"_id": before["_id"], "version": before["version"]},
-            {"$set": fields, "$inc": {"version": 1}, **outbox.push_events(event)},
+            outbox.append_events({"$set": fields, "$inc": {"version": 1}}, event),
             session=session,
         )
         if result.matched_count != 1:  # raised inside the transaction: all of it aborts
@@ -188,7 +190,8 @@ class Editing:
         withdrawn = after.get("withdrawn_at") is not None
         link = "organization_id" if kind == "organization" else "service_at_locations.location_id"
         updates, service_changes = [], []
-        for service in self.directory.services.find({link: doc_id, "withdrawn_at": None}):
+        touched = {link: doc_id, "withdrawn_at": None}
+        for service in self.directory.services.find(touched, outbox.WITHOUT_LOG):
             changed = _service_after(kind, doc_id, service, after, withdrawn, change["at"])
             changed |= self._derived({**service, **changed}, pending={doc_id: after})
             new_service = {**service, **changed}
@@ -219,7 +222,7 @@ class Editing:
     # ---- shared ------------------------------------------------------------------------
 
     def _existing(self, collection: Collection, doc_id: str) -> dict[str, Any]:
-        document = collection.find_one({"_id": doc_id}, {"outbox": 0})
+        document = collection.find_one({"_id": doc_id}, outbox.WITHOUT_LOG)
         if document is None:
             raise NotFound(doc_id)
         return document

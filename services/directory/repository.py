@@ -59,7 +59,9 @@ class Directory:
 
     def services_by_id(self, ids: list[str]) -> list[dict[str, Any]]:
         """These services, in this order."""
-        found = {doc["_id"]: doc for doc in self.services.find({"_id": {"$in": ids}})}
+        found = {
+            doc["_id"]: doc for doc in self.services.find({"_id": {"$in": ids}}, outbox.WITHOUT_LOG)
+        }
         return [found[i] for i in ids if i in found]
 
     def nested(

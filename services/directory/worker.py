@@ -4,14 +4,13 @@ ServicePublished, ServiceUpdated and ServiceWithdrawn from the outbox to Kafka."
 from __future__ import annotations
 
 import logging
-import threading
 
 import pymongo
 
 from backbone import mongo
 from backbone.events.catalogue import topic_of
 from backbone.settings import Settings
-from backbone.worker import WorkerPlan, relay_task
+from backbone.worker import WorkerPlan
 from services.directory import SERVICE, transfer
 from services.directory.editing import Editing
 from services.directory.repository import Directory
@@ -26,17 +25,11 @@ def plan(settings: Settings) -> WorkerPlan:
     def directory() -> Directory:
         return Directory(mongo.database(settings, SERVICE))
 
-    def seed(stop: threading.Event) -> None:
-        load_seed_if_empty(directory())
-        stop.wait()  # done once; the worker's other tasks carry on
-
     return WorkerPlan(
         SERVICE,
         topics=[topic_of(SERVICE)],
-        tasks={
-            "seed-directory": seed,
-            "outbox-relay": relay_task(settings, lambda: [directory().services]),
-        },
+        event_log=["services"],
+        setup=lambda: load_seed_if_empty(directory()),
     )
 
 

@@ -13,7 +13,7 @@ from backbone import outbox
 
 # Bookkeeping no answer needs; the response schemas decide what a partner sees.
 INTERNAL_FIELDS = {
-    "outbox": 0,
+    **outbox.WITHOUT_LOG,
     "match_keys": 0,
     "request_fingerprint": 0,
     "idempotency_key": 0,

@@ -10,7 +10,7 @@ from backbone.consumer import dead_letter_topic
 from backbone.events.catalogue import topic_of
 from backbone.events.envelope import Event
 from backbone.settings import Settings
-from backbone.worker import WorkerPlan, consumer_task, relay_task
+from backbone.worker import WorkerPlan, consumer_task
 from services.referral import SERVICE, domain
 from services.referral.repository import Referrals
 
@@ -30,8 +30,8 @@ def plan(settings: Settings) -> WorkerPlan:
     return WorkerPlan(
         SERVICE,
         topics=[topic_of(SERVICE), topic_of("casework"), dead_letter_topic(GROUP)],
+        event_log=[referrals.collection.name],
         tasks={
-            "outbox-relay": relay_task(settings, lambda: [referrals.collection]),
             "case-events": consumer_task(
                 settings, GROUP, [topic_of("casework")], dict.fromkeys(CASE_EVENTS, follow_case), db
             ),

@@ -65,7 +65,7 @@ def counts(directory) -> tuple[int, ...]:
         directory.organizations.count_documents({}),
         directory.locations.count_documents({}),
         directory.metadata.count_documents({}),
-        outbox.backlog([directory.services]),
+        outbox.backlog([directory.services]).events,
     )
 
 

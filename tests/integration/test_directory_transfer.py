@@ -32,7 +32,7 @@ def test_an_ndjson_file_is_loaded_with_an_event_per_service(cli, directory, tmp_
     assert "12 created, 0 updated, 0 unchanged." in result.output
     assert "Loading services" in result.output  # the progress bar
     assert directory.services.count_documents({}) == 12
-    assert outbox.backlog([directory.services]) == 12
+    assert outbox.backlog([directory.services]).events == 12
     metadata = directory.metadata.find_one({"resource_id": records[0]["id"]})
     assert metadata["x_updated_by_name"] == "familyties directory import directory.ndjson"
 
@@ -49,7 +49,7 @@ def test_importing_the_same_file_again_changes_nothing_and_a_change_is_an_update
     records[1]["description"] = "Now open on Saturdays too."
     path.write_text(json.dumps({"contents": records}))  # an HSDS page is read too
     assert "0 created, 1 updated, 2 unchanged." in cli("import", str(path)).output
-    assert outbox.backlog([directory.services]) == 4
+    assert outbox.backlog([directory.services]).events == 4
 
 
 def test_a_file_with_bad_records_reports_each_and_loads_none(cli, directory, tmp_path):

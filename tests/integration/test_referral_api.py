@@ -13,7 +13,7 @@ from tests.factories import referral
 
 def stored(referral_db) -> tuple[int, int]:
     """(referrals stored, events waiting in the outbox)."""
-    return referral_db.referrals.count_documents({}), outbox.backlog([referral_db.referrals])
+    return referral_db.referrals.count_documents({}), outbox.backlog([referral_db.referrals]).events
 
 
 def test_a_referral_is_stored_with_its_event_and_can_be_read_back(client, auth, referral_db):

@@ -1,0 +1,250 @@
+"""The outbox relay: publishes a service's pending events to Kafka, oldest first, and heals
+a broker that lost them.
+
+After each batch it takes exactly the confirmed events out of the outbox, so a crash in
+between publishes some of them again (at least once; consumers are idempotent) and loses
+none. It records where its last batch landed on each partition of its topic. A topic that
+is missing, was made again (a new topic id), or ends before that record has lost what the
+relay gave it: the relay then puts the whole event log back into the outbox and publishes
+it again, in order. A producer that fails (a broker restarted, a fenced producer id) is
+closed and made again after a pause that grows while the failures last.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.errors import KafkaError
+from pymongo.collection import Collection
+from pymongo.database import Database
+from pymongo.errors import PyMongoError
+
+from backbone import kafka, logs, metrics, outbox
+from backbone.clock import now
+from backbone.events.catalogue import event_type
+from backbone.events.envelope import CONTENT_TYPE, encode
+from backbone.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STATE = "outbox_relay"  # the collection of the relay's records, in the service's database
+REPUBLISH = "republish"
+
+
+class PublishFailed(KafkaError):
+    """Some events of a batch were not confirmed by the broker; they stay pending."""
+
+
+class Backoff:
+    """Pauses that double, with jitter, from `first` up to `most` seconds."""
+
+    def __init__(self, first: float, most: float) -> None:
+        self.first, self.most = first, most
+        self.reset()
+
+    def reset(self) -> None:
+        self._next = self.first
+
+    def next(self) -> float:
+        pause = self._next
+        self._next = min(self.most, self._next * 2)
+        return pause * random.uniform(0.75, 1.25)
+
+
+def request_republish(db: Database, since: str, reason: str) -> None:
+    """Ask the service's relay to publish again every logged event from event id `since`
+    ("": all). The relay acts on it at its next check of the broker; an earlier pending
+    request that reaches further back is kept."""
+    db[STATE].update_one(
+        {"_id": REPUBLISH},
+        {"$min": {"since": since}, "$set": {"at": now(), "reason": reason}},
+        upsert=True,
+    )
+
+
+class OutboxRelay:
+    """Publishes the pending events of `collections` to `topics` (the service's own)."""
+
+    def __init__(self, collections: list[Collection], settings: Settings, topics: list[str]):
+        self.collections = collections
+        self.settings = settings
+        self.topics = topics
+        self.state = collections[0].database[STATE]
+        self.producer: KafkaProducer | None = None
+        self._admin: KafkaAdminClient | None = None
+        self._topic_ids: dict[str, str] = {}
+        self._hold_until = 0.0
+        self._warnings = logs.Throttle(settings.warning_interval_seconds)
+
+    def run(self, stop: threading.Event) -> None:
+        backoff = Backoff(0.5, self.settings.relay_backoff_max_seconds)
+        next_check = 0.0
+        try:
+            while not stop.is_set():
+                try:
+                    if time.monotonic() >= next_check:
+                        self.check_broker()
+                        next_check = time.monotonic() + self.settings.broker_check_seconds
+                    published = self.relay_once() if time.monotonic() >= self._hold_until else 0
+                except (KafkaError, PyMongoError) as error:
+                    self._warnings.warning(
+                        log, "outbox relay cannot publish yet", error=type(error).__name__
+                    )
+                    if isinstance(error, KafkaError):
+                        self.close()  # a failed producer stays failed: make a new one
+                    next_check = 0.0  # and look at the broker before publishing again
+                    stop.wait(backoff.next())
+                    continue
+                backoff.reset()
+                # A full batch means more are waiting; otherwise let events gather for a
+                # poll interval, so that each round trip to the database carries many.
+                if published < self.settings.outbox_batch_size:
+                    stop.wait(self.settings.outbox_poll_seconds)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.producer is not None:
+            self.producer.close(timeout=1)
+            self.producer = None
+        if self._admin is not None:
+            self._admin.close()
+            self._admin = None
+
+    def _admin_client(self) -> KafkaAdminClient:
+        if self._admin is None:
+            self._admin = kafka.admin(self.settings)
+        return self._admin
+
+    # ---- healing -----------------------------------------------------------------------
+
+    def check_broker(self) -> None:
+        """Make the relay's topics as configured, put the event log back into the outbox
+        if the broker lost what it was given, and act on any request to republish."""
+        if kafka.ensure_topics(self.settings, self.topics, self._admin_client()):
+            # Consumers read a topic made again from its start once they see it empty;
+            # give them a round of their own checks to see it before it fills up.
+            self._hold_until = time.monotonic() + self.settings.broker_check_seconds
+        found = kafka.describe(self._admin_client(), self.topics)
+        lost = [topic for topic in self.topics if self._lost(topic, found.get(topic))]
+        self._topic_ids = {name: topic.id for name, topic in found.items()}
+        if lost:
+            metrics.BROKER_LOSSES.inc()
+            log.warning(
+                "the broker lost published events: publishing them again", extra={"topics": lost}
+            )
+            request_republish(self.state.database, "", f"the broker lost {', '.join(lost)}")
+        self._republish_if_requested()
+
+    def _lost(self, topic: str, found: kafka.Topic | None) -> bool:
+        record = self.state.find_one({"_id": f"topic:{topic}"})
+        if record is None:
+            return False  # nothing confirmed since the log was last put back
+        if found is None or found.id != record["topic_id"]:
+            return True
+        firsts = {int(p): offset for p, offset in record.get("last_round", {}).items()}
+        if any(p >= found.partitions for p in firsts):
+            return True
+        # Each recorded offset is the first of a batch, so the broker's end offset is
+        # beyond it wherever the batch is still there.
+        ends = kafka.end_offsets(self._admin_client(), topic, list(firsts))
+        return any(ends.get(p, 0) <= first for p, first in firsts.items())
+
+    def _republish_if_requested(self) -> None:
+        request = self.state.find_one({"_id": REPUBLISH})
+        if request is None:
+            return
+        for collection in self.collections:
+            outbox.put_back(collection, request["since"])
+        if not request["since"]:  # all of it goes again: what was confirmed is moot
+            self.state.delete_many({"_id": {"$in": [f"topic:{t}" for t in self.topics]}})
+        self.state.delete_one({"_id": REPUBLISH, "at": request["at"]})  # not a newer one
+        log.info(
+            "events put back into the outbox to publish again",
+            extra={"since": request["since"] or "the beginning", "reason": request["reason"]},
+        )
+
+    # ---- publishing --------------------------------------------------------------------
+
+    def relay_once(self) -> int:
+        """Publish one batch from each collection; answer how many events went out."""
+        if self.producer is None:
+            self.producer = kafka.producer(self.settings)
+        return sum(self._relay_batch(collection) for collection in self.collections)
+
+    def _relay_batch(self, collection: Collection) -> int:
+        documents = outbox.pending(collection, self.settings.outbox_batch_size)
+        if not documents:
+            return 0
+        sent = [(doc["_id"], self._send(doc["_id"], doc["outbox"])) for doc in documents]
+        # Every send settles (delivered, or failed after the delivery timeout) before
+        # anything is marked or sent again: an outage delays events, it does not copy them.
+        self.producer.flush()
+        published_ids, firsts = [], {}
+        for _, futures in sent:
+            # Keep an aggregate's order: stop at its first event that did not go out.
+            for event_id, future in futures:
+                if not (future.is_done and future.succeeded()):
+                    break
+                published_ids.append(event_id)
+                landed = future.value
+                key = (landed.topic, landed.partition)
+                firsts[key] = min(firsts.get(key, landed.offset), landed.offset)
+        self._record(firsts)
+        if published_ids:
+            outbox.mark_published(collection, [doc_id for doc_id, _ in sent], published_ids)
+        metrics.EVENTS_PUBLISHED.inc(len(published_ids))
+        failed = sum(len(futures) for _, futures in sent) - len(published_ids)
+        if failed:
+            metrics.EVENTS_PUBLISH_FAILED.inc(failed)
+            raise PublishFailed(f"{failed} events were not confirmed")
+        return len(published_ids)
+
+    def _record(self, firsts: dict[tuple[str, int], int]) -> None:
+        """Where this batch's first record landed on each partition: the broker holds at
+        least that much for as long as it keeps what it was given."""
+        for topic in {topic for topic, _ in firsts}:
+            if topic not in self._topic_ids:  # published before any check of the broker
+                self._topic_ids.update(
+                    {t.name: t.id for t in kafka.describe(self._admin_client(), [topic]).values()}
+                )
+            landed = {f"last_round.{p}": offset for (t, p), offset in firsts.items() if t == topic}
+            self.state.update_one(
+                {"_id": f"topic:{topic}"},
+                {"$set": {"topic_id": self._topic_ids.get(topic, ""), **landed}},
+                upsert=True,
+            )
+
+    def _send(self, doc_id: Any, envelopes: list[dict]) -> list[tuple[str, Any]]:
+        """Send a document's events in order; none if one has a type this relay does not
+        publish (a newer service wrote it during a rolling deploy): they wait for a relay
+        that does, and the other documents' events still go out."""
+        try:
+            topics = [event_type(envelope["type"]).topic for envelope in envelopes]
+            if not set(topics) <= set(self.topics):
+                raise LookupError(f"events for {set(topics) - set(self.topics)}")
+        except LookupError as error:
+            self._warnings.warning(
+                log,
+                "outbox event this relay cannot publish",
+                document=str(doc_id),
+                error=str(error),
+            )
+            return []
+        return [
+            (
+                envelope["id"],
+                self.producer.send(
+                    topic,
+                    key=envelope["subject"].encode(),
+                    value=encode(envelope),
+                    headers=[("content-type", CONTENT_TYPE.encode())],
+                ),
+            )
+            for topic, envelope in zip(topics, envelopes, strict=True)
+        ]
