@@ -1,35 +1,45 @@
 """The consumer runner: at-least-once delivery made idempotent.
 
-For each event it records `group:event id` in `processed_events` and applies the
-handler's change to the view in one transaction, so a redelivered event changes nothing.
-Offsets are committed only after processing. An event that cannot be processed (invalid,
-or its handler fails) goes to the group's dead-letter topic with the error, and the
-consumer carries on; a database or broker outage is retried, never dead-lettered.
+For each event it records `group:event id` in `processed_events` and applies the handler's
+change to the view in one transaction, so a redelivered event changes nothing; events the
+group processed before are skipped with one query per poll. Every write is durable before
+it is acknowledged, and offsets are committed only after that. An event that cannot be
+processed (undecodable, invalid, or its handler fails) goes to the group's dead-letter
+topic with the error, and the consumer carries on; a database or broker outage is retried,
+never dead-lettered.
+
+Staying in the group under load: a poll's records are processed for a bounded time, and a
+transaction gives up within a bounded time; what is left is read again at the next poll,
+well inside the poll limit. A partition taken over from a consumer that died
+mid-transaction would wait for the database to expire that transaction (60 s), so the new
+owner ends the old owner's database session. A topic made again (a broker that lost its
+log) is read again from its start, by the same consumer: on the local broker a new member
+cannot join its group for minutes if an old one leaves just after the broker restarted.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 
-from kafka import KafkaConsumer, KafkaProducer
+import pymongo
+from kafka import KafkaAdminClient, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaError
-from kafka.structs import OffsetAndMetadata
+from kafka.structs import MemberState, OffsetAndMetadata
+from pymongo import UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
-from pymongo.errors import (
-    ConnectionFailure,
-    DuplicateKeyError,
-    ExecutionTimeout,
-    PyMongoError,
-    WTimeoutError,
-)
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from backbone import logs, metrics, mongo
+from backbone import kafka, logs, metrics, mongo
 from backbone.clock import now
 from backbone.events.envelope import Event, InvalidEvent, decode
+from backbone.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +48,7 @@ Handler = Callable[[Event, ClientSession], None]
 
 def is_transient(error: Exception) -> bool:
     """Errors that say nothing about the event: retry it, never dead-letter it."""
-    if isinstance(error, ConnectionFailure | KafkaError | ExecutionTimeout | WTimeoutError):
-        return True
-    return isinstance(error, PyMongoError) and (
-        error.has_error_label("TransientTransactionError")
-        or error.has_error_label("UnknownTransactionCommitResult")
-    )
+    return isinstance(error, KafkaError) or mongo.is_unavailable(error)
 
 
 def dead_letter_topic(group: str) -> str:
@@ -51,54 +56,97 @@ def dead_letter_topic(group: str) -> str:
 
 
 class ConsumerRunner:
+    """One consumer of `group` over `topics`."""
+
     def __init__(
         self,
         group: str,
-        consumer: KafkaConsumer,
+        topics: list[str],
         handlers: dict[str, Handler],
         db: Database,
-        producer: KafkaProducer,
+        settings: Settings,
         retry_seconds: float = 1.0,
     ) -> None:
         self.group = group
-        self.consumer = consumer
+        self.topics = topics
         self.handlers = handlers
         self.db = db
-        self.processed = db["processed_events"]
-        self.producer = producer
+        self.settings = settings
         self.retry_seconds = retry_seconds
+        self.processed = db["processed_events"]
+        self.claims = db["consumer_claims"]
+        # A poll's processing, and any one transaction, each take at most 30% of the poll
+        # limit: together with the poll itself, the consumer stays in its group.
+        self.time_budget = settings.consumer_max_poll_interval_ms / 1000 * 0.3
+        # A member still not settled in its group after this long is replaced: the local
+        # broker can leave a member that rejoined just after it restarted waiting for good.
+        self.rejoin_seconds = 3 * settings.consumer_session_timeout_ms / 1000
+        self.consumer = kafka.consumer(settings, group)
+        self.producer: KafkaProducer | None = None  # for dead letters, made when needed
+        self.admin: KafkaAdminClient | None = None
+        self.session = db.client.start_session()
+        self._topic_ids: dict[str, str] = {}
+        self._rewind_until: dict[str, float] = {}  # topics made again, read from their start
+        self._next_check = 0.0
+        self._positions: dict[TopicPartition, tuple[int, int]] = {}  # next offset, its time
+        self._warnings = logs.Throttle(settings.warning_interval_seconds)
+        self._unsettled_since: float | None = None
+        self.consumer.subscribe(topics, listener=_Handover(self))
 
     def run(self, stop: threading.Event) -> None:
         try:
             while not stop.is_set():
                 self.poll_once(stop)
+                self.check_topics()
+                self.check_membership()
         finally:
-            self.consumer.close(autocommit=False)
+            self.close()
+
+    def close(self) -> None:
+        self.consumer.close(autocommit=False)
+        for client in (self.producer, self.admin):
+            if client is not None:
+                client.close()
+        self.session.end_session()
 
     def poll_once(self, stop: threading.Event, timeout_ms: int = 500) -> int:
         """Process one poll's records, then commit exactly what was processed."""
         batches = self.consumer.poll(timeout_ms=timeout_ms)
+        deadline = time.monotonic() + self.time_budget
         next_offsets = {partition: records[0].offset for partition, records in batches.items()}
         done = 0
         try:
+            seen = self._processed_before(batches)
             for partition, records in batches.items():
                 for record in records:
-                    self.process(record)
+                    if stop.is_set() or time.monotonic() > deadline:
+                        raise _OutOfTime
+                    self.process(record, seen)
                     next_offsets[partition] = record.offset + 1
                     done += 1
+        except _OutOfTime:
+            self._seek(next_offsets)  # the rest comes again with the next poll
         except Exception as error:
             if not is_transient(error):
                 raise
-            # Read every partition again from its first unprocessed record, after a pause.
-            log.warning("event processing will be retried", extra={"error": type(error).__name__})
-            for partition, offset in next_offsets.items():
-                self.consumer.seek(partition, offset)
+            self._warnings.warning(
+                log,
+                "event processing will be retried",
+                group=self.group,
+                error=type(error).__name__,
+            )
+            self._seek(next_offsets)
             stop.wait(self.retry_seconds)
         if done:
             self._commit(next_offsets)
+        self._observe_backlog(batches, next_offsets)
         return done
 
-    def process(self, record: ConsumerRecord) -> None:
+    def process(self, record: ConsumerRecord, seen: frozenset[str] = frozenset()) -> None:
+        kind, event_id = _peek(record.value)
+        if event_id is not None and self._marker(event_id) in seen:
+            metrics.EVENTS_CONSUMED.labels(self.group, kind, "duplicate").inc()
+            return
         try:
             event = decode(record.value)
         except InvalidEvent as error:
@@ -118,11 +166,106 @@ class ConsumerRunner:
                 self._dead_letter(record, event.type, error)
                 return
             metrics.EVENTS_CONSUMED.labels(self.group, event.type, outcome).inc()
+            metrics.EVENT_AGE.labels(self.group).observe((now() - event.time).total_seconds())
         finally:
             logs.event_id.reset(token)
 
+    def check_topics(self) -> None:
+        """Every so often, look for topics with a new id: the broker lost them and they
+        were made again. Read them from their start: the offsets this consumer had, and any
+        it committed since, point past records it never saw."""
+        if time.monotonic() < self._next_check:
+            return
+        self._next_check = time.monotonic() + self.settings.broker_check_seconds
+        try:
+            if self.admin is None:
+                self.admin = kafka.admin(self.settings)
+            found = kafka.describe(self.admin, self.topics)
+        except KafkaError:
+            if self.admin is not None:
+                self.admin.close()
+                self.admin = None
+            return  # the broker is away: nothing to compare with yet
+        remade = {name for name, t in found.items() if self._topic_ids.get(name, t.id) != t.id}
+        self._topic_ids.update({name: topic.id for name, topic in found.items()})
+        if not remade:
+            return
+        log.warning(
+            "topics made again: reading them from their start",
+            extra={"group": self.group, "topics": sorted(remade)},
+        )
+        # Partitions assigned in the rebalance the new topics bring are read from the start
+        # as well, for as long as such a rebalance may take.
+        until = time.monotonic() + 3 * self.settings.broker_check_seconds + self.rejoin_seconds
+        self._rewind_until |= dict.fromkeys(remade, until)
+        for partition in self.consumer.assignment():
+            if partition.topic in remade:
+                self.consumer.seek_to_beginning(partition)
+
+    def check_membership(self) -> None:
+        """Replace this consumer with a new member of the group if it has been joining for
+        longer than a join takes."""
+        if self.consumer.group_metadata().state == MemberState.STABLE:
+            self._unsettled_since = None
+            return
+        if self._unsettled_since is None:
+            self._unsettled_since = time.monotonic()
+        if time.monotonic() - self._unsettled_since < self.rejoin_seconds:
+            return
+        log.warning("consumer not let into its group: joining again", extra={"group": self.group})
+        self.consumer.close(autocommit=False)
+        self.consumer = kafka.consumer(self.settings, self.group)
+        self.consumer.subscribe(self.topics, listener=_Handover(self))
+        self._unsettled_since = None
+
+    def take_over(self, assigned: list[TopicPartition]) -> None:
+        """On being given partitions: read topics just made again from their start, and end
+        the database session of any consumer that held them before (its open transaction
+        would hold the next event's writes until the database expired it)."""
+        log.info(
+            "partitions assigned",
+            extra={
+                "group": self.group,
+                "partitions": sorted(f"{p.topic}/{p.partition}" for p in assigned),
+            },
+        )
+        for partition in assigned:
+            if self._rewind_until.get(partition.topic, 0) > time.monotonic():
+                self.consumer.seek_to_beginning(partition)
+        claims = [f"{self.group}|{tp.topic}|{tp.partition}" for tp in assigned]
+        mine = self.session.session_id
+        try:
+            held = self.claims.find({"_id": {"$in": claims}, "session": {"$ne": mine}})
+            others = {doc["session"]["id"]: doc["session"] for doc in held}
+            if others:
+                self.db.client.admin.command("killSessions", list(others.values()))
+            claim = {"$set": {"session": mine, "at": now()}}
+            if claims:
+                self.claims.bulk_write([UpdateOne({"_id": c}, claim, upsert=True) for c in claims])
+        except PyMongoError as error:  # the old transaction then expires by itself
+            self._warnings.warning(
+                log, "could not end a previous owner's session", error=type(error).__name__
+            )
+
+    def _marker(self, event_id: str) -> str:
+        return f"{self.group}:{event_id}"
+
+    def _processed_before(self, batches: dict) -> frozenset[str]:
+        """The markers of this poll's events that the group processed before: replaying a
+        topic costs one query per poll, not a transaction per event."""
+        markers = [
+            self._marker(event_id)
+            for records in batches.values()
+            for record in records
+            if (event_id := _peek(record.value)[1]) is not None
+        ]
+        if not markers:
+            return frozenset()
+        found = self.processed.find({"_id": {"$in": markers}}, {"_id": 1})
+        return frozenset(doc["_id"] for doc in found)
+
     def _apply_once(self, event: Event, handler: Handler) -> str:
-        marker = {"_id": f"{self.group}:{event.id}", "type": event.type, "at": now()}
+        marker = {"_id": self._marker(event.id), "type": event.type, "at": now()}
 
         def apply(session: ClientSession) -> None:
             try:
@@ -132,7 +275,8 @@ class ConsumerRunner:
             handler(event, session)
 
         try:
-            mongo.in_transaction(self.db, apply)
+            with pymongo.timeout(self.time_budget):
+                mongo.in_transaction(self.db, apply, self.session)
         except _AlreadyProcessed:
             return "duplicate"
         return "processed"
@@ -141,6 +285,8 @@ class ConsumerRunner:
         # Our own InvalidEvent messages name fields, never values; a handler's exception
         # might quote the event's data, so only its kind is kept.
         reason = str(error) if isinstance(error, InvalidEvent) else type(error).__name__
+        if self.producer is None:
+            self.producer = kafka.producer(self.settings)
         self.producer.send(
             dead_letter_topic(self.group),
             key=record.key,
@@ -162,6 +308,10 @@ class ConsumerRunner:
             },
         )
 
+    def _seek(self, next_offsets: dict[TopicPartition, int]) -> None:
+        for partition, offset in next_offsets.items():
+            self.consumer.seek(partition, offset)
+
     def _commit(self, next_offsets: dict) -> None:
         try:
             self.consumer.commit(
@@ -170,7 +320,57 @@ class ConsumerRunner:
         except KafkaError as error:
             # After a rebalance another member reads these records again: harmless,
             # since applying an event twice changes nothing.
-            log.warning("offsets not committed", extra={"error": type(error).__name__})
+            self._warnings.warning(log, "offsets not committed", error=type(error).__name__)
+
+    def _observe_backlog(self, batches: dict, next_offsets: dict) -> None:
+        """Lag and the age of the oldest unprocessed event, per partition. The high
+        watermark comes from the broker's fetch answers, checked against the offsets of the
+        records actually read (some brokers misreport end offsets when asked directly)."""
+        for partition, records in batches.items():
+            by_offset = {record.offset: record.timestamp for record in records}
+            next_offset = next_offsets[partition]
+            # The next record's time if it is in hand, else that of the last one read: the
+            # next is no older than that.
+            stamp = by_offset.get(next_offset, records[-1].timestamp)
+            self._positions[partition] = (next_offset, stamp)
+        for partition in self.consumer.assignment():
+            highwater = self.consumer.highwater(partition)
+            if highwater is None or partition not in self._positions:
+                continue
+            next_offset, stamp = self._positions[partition]
+            labels = (self.group, partition.topic, str(partition.partition))
+            lag = max(0, highwater - next_offset)
+            metrics.CONSUMER_LAG.labels(*labels).set(lag)
+            age = max(0.0, time.time() - stamp / 1000) if lag and stamp > 0 else 0.0
+            metrics.CONSUMER_OLDEST_UNPROCESSED_AGE.labels(*labels).set(age)
+
+
+class _Handover(ConsumerRebalanceListener):
+    def __init__(self, runner: ConsumerRunner) -> None:
+        self.runner = runner
+
+    def on_partitions_revoked(self, revoked) -> None:
+        pass
+
+    def on_partitions_assigned(self, assigned) -> None:
+        self.runner.take_over(list(assigned))
+
+
+def _peek(value: bytes | None) -> tuple[str, str | None]:
+    """An event's type and id, read without validating it (it is checked in full before a
+    handler sees it)."""
+    try:
+        envelope = json.loads(value) if value else None
+    except (ValueError, RecursionError):
+        return "unknown", None
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("id"), str):
+        return "unknown", None
+    kind = envelope.get("type")
+    return (kind if isinstance(kind, str) else "unknown"), envelope["id"]
+
+
+class _OutOfTime(Exception):
+    """This poll's time for processing is used up."""
 
 
 class _AlreadyProcessed(Exception):

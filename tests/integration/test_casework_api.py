@@ -98,12 +98,12 @@ def test_redelivering_every_referral_opens_no_second_case(settings, casework):
     again = new_event("ReferralReceived", "/test", referrals[0]["referral_id"], referrals[0])
     producer.send(topic, key=again["subject"].encode(), value=encode(again)).get(10)
     group = f"casework-{uuid.uuid4().hex[:6]}"
-    runner = ConsumerRunner(group, kafka.consumer(settings, group, [topic]),
-                            handlers(casework.cases), casework.cases.db, producer)  # fmt: skip
+    runner = ConsumerRunner(group, [topic], handlers(casework.cases), casework.cases.db, settings)
     stop, deadline, seen = threading.Event(), time.monotonic() + 45, 0
     while seen < 11 and time.monotonic() < deadline:
         seen += runner.poll_once(stop)
-    runner.consumer.close()
+    runner.close()
+    producer.close()
 
     assert seen == 11
     cases = list(casework.cases.cases.find())

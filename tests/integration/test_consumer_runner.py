@@ -1,7 +1,13 @@
-"""The consumer runner against the real servers: once-only effects, dead letters, commits."""
+"""The consumer runner against the real servers: once-only effects, dead letters, commits,
+staying in the group under load, and a topic or a consumer lost midway."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -11,11 +17,12 @@ from kafka import KafkaProducer
 from kafka.admin import NewTopic
 from pymongo.errors import AutoReconnect
 
-from backbone import kafka, mongo
+from backbone import kafka, metrics, mongo
 from backbone.consumer import ConsumerRunner, dead_letter_topic
 from backbone.events.envelope import encode, new_event
 from backbone.kafka import ensure_topics
 from backbone.worker import WorkerPlan, consumer_task, run
+from tests.background import running, wait_for
 from tests.factories import referral_received_data
 from tests.kafka_reader import read_topic
 
@@ -24,7 +31,7 @@ from tests.kafka_reader import read_topic
 def topic(settings) -> str:
     name = f"test.consumer.{uuid.uuid4().hex[:8]}"
     client = kafka.admin(settings)
-    client.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)])
+    client.create_topics([NewTopic(name, settings.topic_partitions, 1)])
     client.close()
     return name
 
@@ -68,10 +75,10 @@ def run_until(runner: ConsumerRunner, done, timeout: float = 45) -> None:
 def make_runner(settings, topic, group, handler) -> ConsumerRunner:
     return ConsumerRunner(
         group,
-        kafka.consumer(settings, group, [topic]),
+        [topic],
         {"ReferralReceived": handler},
         mongo.database(settings, "consumertest"),
-        kafka.producer(settings),
+        settings,
         retry_seconds=0.1,
     )
 
@@ -85,6 +92,7 @@ def test_redelivered_events_change_the_view_once_and_poison_goes_to_dead_letters
     first = publish(producer, topic, "s1")
     producer.send(topic, key=b"s1", value=encode(first)).get(10)  # the same event again
     publish(producer, topic, "not-json", b"{this is not an event")
+    publish(producer, topic, "too-deep", b"[" * 100_000 + b"]" * 100_000)
     producer.send(topic, key=b"tombstone", value=None).get(10)
     publish(producer, topic, "handler-fails")
     publish(producer, topic, "db-blip")
@@ -95,26 +103,27 @@ def test_redelivered_events_change_the_view_once_and_poison_goes_to_dead_letters
 
     assert view.counts() == {"s1": 1, "s2": 1, "db-blip": 1}
     dead = read_topic(
-        settings.kafka_bootstrap_servers, dead_letter_topic(group), lambda r: len(r) >= 3
+        settings.kafka_bootstrap_servers, dead_letter_topic(group), lambda r: len(r) >= 4
     )
     errors = {r.key: dict(r.headers)["familyties-error"].decode() for r in dead}
     assert errors[b"not-json"].startswith("not a valid CloudEvents envelope")
+    assert errors[b"too-deep"].startswith("not a valid CloudEvents envelope")
     assert errors[b"tombstone"] == "the message has no value (a tombstone?)"
     assert errors[b"handler-fails"] == "RuntimeError"  # its message might quote the data
     assert all(dict(r.headers)["familyties-original-topic"] == topic.encode() for r in dead)
 
     # Everything was committed after processing: a new runner of the group reads nothing.
-    runner.consumer.close()
+    runner.close()
     admin = kafka.admin(settings)
     committed = admin.list_group_offsets(group)[group]
     admin.close()
-    assert sum(offset.offset for offset in committed.values()) == 7
+    assert sum(offset.offset for offset in committed.values()) == 8
     publish(producer, topic, "s3")
     again = make_runner(settings, topic, group, view)
     run_until(again, lambda: "s3" in view.counts())
     assert view.counts() == {"s1": 1, "s2": 1, "db-blip": 1, "s3": 1}
-    for client in (again.consumer, again.producer, runner.producer, producer):
-        client.close()
+    again.close()
+    producer.close()
 
 
 def test_a_worker_plan_runs_its_consumer_and_creates_its_dead_letter_topic(settings, topic):
@@ -144,3 +153,126 @@ def test_a_worker_plan_runs_its_consumer_and_creates_its_dead_letter_topic(setti
         stop.set()
         worker.join(30)
     assert not worker.is_alive()
+
+
+def consuming(settings, group: str, topic: str, handler):
+    """The group's consumer task, as a worker runs it, in a thread."""
+    db = mongo.database(settings, "consumertest")
+    return running(consumer_task(settings, group, [topic], {"ReferralReceived": handler}, db))
+
+
+def test_a_topic_made_again_is_read_again_from_its_start(settings, topic):
+    """A broker that lost its log: the consumer's old offsets would skip the new records."""
+    settings = dataclasses.replace(settings, broker_check_seconds=0.2)
+    group = f"rewind-{uuid.uuid4().hex[:6]}"
+    view = CountingView(mongo.database(settings, "consumertest"))
+    producer = kafka.producer(settings)
+    with consuming(settings, group, topic, view):
+        for n in range(6):
+            publish(producer, topic, f"before-{n}")
+        assert wait_for(lambda: len(view.counts()) == 6, 45)
+        client = kafka.admin(settings)
+        client.delete_topics([topic])
+        client.create_topics([NewTopic(topic, settings.topic_partitions, 1)])
+        client.close()
+        producer.close()
+        producer = kafka.producer(settings)
+        for n in range(6):
+            publish(producer, topic, f"after-{n}")
+        assert wait_for(lambda: len(view.counts()) == 12, 45), view.counts()
+    producer.close()
+    assert set(view.counts().values()) == {1}
+
+
+def test_a_poll_stops_processing_in_time_and_the_rest_follows(settings, topic):
+    """A slow database: the consumer keeps polling within its limit and loses nothing."""
+    settings = dataclasses.replace(settings, consumer_max_poll_interval_ms=2_000)
+    group = f"slow-{uuid.uuid4().hex[:6]}"
+    view = CountingView(mongo.database(settings, "consumertest"))
+
+    def slow(event, session):
+        time.sleep(0.25)
+        view(event, session)
+
+    producer = kafka.producer(settings)
+    for n in range(8):
+        envelope = new_event("ReferralReceived", "/test", f"slow-{n}", referral_received_data())
+        producer.send(topic, key=b"one-partition", value=encode(envelope)).get(10)
+    producer.close()
+    runner = make_runner(settings, topic, group, slow)
+    stop, polls = threading.Event(), []
+    deadline = time.monotonic() + 45
+    while len(view.counts()) < 8 and time.monotonic() < deadline:
+        polls.append(runner.poll_once(stop))
+    runner.close()
+    assert view.counts() == {f"slow-{n}": 1 for n in range(8)}
+    assert max(polls) < 8, "each poll processed only what fits in its time"
+
+
+def test_lag_and_the_age_of_the_oldest_unprocessed_event_per_partition(settings):
+    settings = dataclasses.replace(settings, consumer_max_poll_records=4)
+    topic = f"test.lag.{uuid.uuid4().hex[:8]}"
+    client = kafka.admin(settings)
+    client.create_topics([NewTopic(topic, 1, 1)])
+    client.close()
+    producer = kafka.producer(settings)
+    for n in range(10):
+        publish(producer, topic, f"lag-{n}")
+    producer.close()
+    group = f"lag-{uuid.uuid4().hex[:6]}"
+    view = CountingView(mongo.database(settings, "consumertest"))
+    runner = make_runner(settings, topic, group, view)
+    labels = {"group": group, "topic": topic, "partition": "0"}
+
+    def sample(name: str) -> float | None:
+        return metrics.registry().get_sample_value(name, labels)
+
+    stop, processed = threading.Event(), 0
+    while processed == 0:
+        processed = runner.poll_once(stop)
+    assert processed == 4
+    assert sample("familyties_consumer_lag_events") == 10 - 4  # records left on the partition
+    assert sample("familyties_consumer_oldest_unprocessed_age_seconds") > 0
+    while len(view.counts()) < 10:
+        runner.poll_once(stop)
+    runner.close()
+    assert sample("familyties_consumer_lag_events") == 0
+    assert sample("familyties_consumer_oldest_unprocessed_age_seconds") == 0
+
+
+def test_a_consumer_killed_mid_transaction_holds_up_its_successor_briefly(settings, tmp_path):
+    """Its open transaction would hold the event's writes for the database's transaction
+    lifetime (60 s); the successor ends the dead consumer's session instead."""
+    topic = f"test.killed.{uuid.uuid4().hex[:8]}"
+    client = kafka.admin(settings)
+    client.create_topics([NewTopic(topic, 1, 1)])
+    client.close()
+    producer = kafka.producer(settings)
+    for subject in ["first", "stall", "next-1", "next-2"]:
+        publish(producer, topic, subject)
+    producer.close()
+    group = f"killed-{uuid.uuid4().hex[:6]}"
+    stalled = tmp_path / "stalled"
+    env = os.environ | {
+        "MONGODB_URI": settings.mongodb_uri,
+        "MONGODB_DATABASE_PREFIX": settings.database_prefix,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+    }
+    command = [sys.executable, "-m", "tests.integration.stalling_consumer", group, topic]
+    with (tmp_path / "consumer.log").open("wb") as log:
+        first = subprocess.Popen([*command, str(stalled)], env=env, stdout=log, stderr=log)
+        assert wait_for(stalled.exists, 60), "the consumer never reached the event"
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+
+    killed_at = time.monotonic()
+    view = CountingView(mongo.database(settings, "consumertest"))
+    runner = make_runner(settings, topic, group, view)
+    stop = threading.Event()
+    while "next-2" not in view.counts() and time.monotonic() - killed_at < 45:
+        runner.poll_once(stop)
+    runner.close()
+    resumed = time.monotonic() - killed_at
+    print(f"the successor had every event {resumed:.1f} s after the kill")
+    assert view.counts() == {"first": 1, "stall": 1, "next-1": 1, "next-2": 1}
+    assert resumed < 30  # rather than the 60 s the dead transaction would hold them
