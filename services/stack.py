@@ -1,7 +1,11 @@
-"""`make run`: the whole system on one machine, under honcho (see Procfile).
+"""`make run`: the whole system on one machine, under supervisord.
 
-Settings are resolved here once and handed to every process through the environment,
-so the ports and paths printed are the ones in use.
+supervisord restarts any process that exits (pausing longer each time one keeps failing
+at once), as docker-compose's restart policy does in production, and sends every log line
+to this terminal. Ctrl-C stops the web processes first, then the workers, then the broker
+and the database, each within its grace period. Settings are resolved here once and handed
+to every process through the environment, so the ports and paths printed are the ones in
+use.
 """
 
 from __future__ import annotations
@@ -15,6 +19,11 @@ from backbone.settings import Settings
 from services import NAMES
 
 ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+# (group, priority, grace seconds): started in this order, stopped in the reverse one,
+# each group only once the one before it has stopped.
+GROUPS = [("servers", 100, 30), ("workers", 200, 20), ("web", 300, 20)]
 
 
 def environment(settings: Settings) -> dict[str, str]:
@@ -24,7 +33,7 @@ def environment(settings: Settings) -> dict[str, str]:
     broker_host, broker_port = settings.kafka_host_port
     env = {
         **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "FAMILYTIES_VAR_DIR": str(var),
         "FAMILYTIES_HOST": settings.host,
         "MONGODB_URI": settings.mongodb_uri,
@@ -40,13 +49,63 @@ def environment(settings: Settings) -> dict[str, str]:
     return env
 
 
-def prepare(settings: Settings) -> None:
-    """Data persists in var/db; per-run state (metrics files) starts afresh."""
+def programs() -> dict[str, tuple[str, str]]:
+    """Every process of the stack: name, (group, command)."""
+    found = {"database": ("servers", "deploy/local/database")}
+    found["broker"] = ("servers", "deploy/local/broker")
+    for name in NAMES:
+        found[f"{name}-worker"] = ("workers", f"deploy/local/worker {name}")
+        found[f"{name}-web"] = ("web", f"deploy/local/web {name}")
+    return found
+
+
+def supervisor_config(settings: Settings) -> str:
+    run = settings.var_dir.resolve() / "run"
+    lines = [
+        "[supervisord]",
+        "nodaemon=true",
+        # nodaemon already echoes supervisord's own lines here; the file keeps a copy.
+        f"logfile={run}/supervisord.log",
+        f"pidfile={run}/supervisord.pid",
+        f"directory={ROOT}",
+        "[unix_http_server]",
+        f"file={run}/supervisor.sock",
+        "chmod=0700",
+        "[rpcinterface:supervisor]",
+        "supervisor.rpcinterface_factory=supervisor.rpcinterface:make_main_rpcinterface",
+        "[supervisorctl]",
+        f"serverurl=unix://{run}/supervisor.sock",
+    ]
+    for group, priority, grace in GROUPS:
+        members = [name for name, (of, _) in programs().items() if of == group]
+        lines += [f"[group:{group}]", f"programs={','.join(members)}", f"priority={priority}"]
+        for name in members:
+            lines += [
+                f"[program:{name}]",
+                f"command={programs()[name][1]}",
+                f"stopwaitsecs={grace}",  # the process's own grace period is shorter
+                "autorestart=true",
+                "startretries=100",
+                "redirect_stderr=true",
+                "stdout_logfile=/dev/stdout",
+                "stdout_logfile_maxbytes=0",
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def prepare(settings: Settings) -> Path:
+    """Data persists in var/db; per-run state (metrics files, supervisord's socket and
+    configuration) starts afresh. var/ holds special-category data: its owner's only."""
     var = settings.var_dir.resolve()
-    (var / "db").mkdir(parents=True, exist_ok=True)
+    var.mkdir(mode=0o700, parents=True, exist_ok=True)
+    var.chmod(0o700)
+    (var / "db").mkdir(exist_ok=True)
     shutil.rmtree(var / "run", ignore_errors=True)
     for name in NAMES:
         (var / "run" / "metrics" / name).mkdir(parents=True)
+    config = var / "run" / "supervisord.conf"
+    config.write_text(supervisor_config(settings))
+    return config
 
 
 def where_everything_is(settings: Settings) -> str:
@@ -60,18 +119,30 @@ def where_everything_is(settings: Settings) -> str:
         f"  {'data':<14} {settings.var_dir.resolve()}",
         "",
         "Give a partner an API key: .venv/bin/familyties partners create 'Partner name'",
+        "See and restart processes: .venv/bin/familyties processes status",
         "",
     ]
     return "\n".join(lines)
 
 
 def start(settings: Settings) -> None:
-    prepare(settings)
+    config = prepare(settings)
     print(where_everything_is(settings), flush=True)
-    honcho = Path(sys.executable).parent / "honcho"
     os.chdir(ROOT)
+    supervisord = BIN / "supervisord"
     os.execve(
-        honcho,
-        [str(honcho), "start", "--procfile", "Procfile", "--no-prefix"],
+        supervisord, [str(supervisord), "--configuration", str(config)], environment(settings)
+    )
+
+
+def control(settings: Settings, arguments: list[str]) -> None:
+    """supervisorctl for the running stack: status, restart NAME, stop NAME, start NAME."""
+    config = settings.var_dir.resolve() / "run" / "supervisord.conf"
+    if not config.exists():
+        raise FileNotFoundError(f"{config}: is `make run` running?")
+    supervisorctl = BIN / "supervisorctl"
+    os.execve(
+        supervisorctl,
+        [str(supervisorctl), "--configuration", str(config), *arguments],
         environment(settings),
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -14,6 +13,7 @@ from pathlib import Path
 import requests
 
 from services import NAMES
+from services.stack import programs
 from tests.servers import free_port
 
 BIN = Path(sys.executable).parent
@@ -27,7 +27,8 @@ class Stack:
         self.broker = f"127.0.0.1:{free_port()}"
         self.env = os.environ | {
             "FAMILYTIES_VAR_DIR": str(var_dir),
-            "MONGODB_URI": f"mongodb://127.0.0.1:{free_port()}/?directConnection=true",
+            "MONGODB_URI": f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
+            "&retryWrites=false",
             "KAFKA_BOOTSTRAP_SERVERS": self.broker,
             "LOG_LEVEL": "INFO",
         }
@@ -65,8 +66,25 @@ class Stack:
         return status
 
     def pid_of(self, process_name: str) -> int:
-        started = re.findall(rf"{process_name}\.1 started \(pid=(\d+)\)", self.log_path.read_text())
-        return int(started[-1])
+        """The pid of a process of the stack (`broker`, `casework-worker`, ...) now."""
+        group, _ = programs()[process_name]
+        return int(self.familyties("processes", "pid", f"{group}:{process_name}").strip())
+
+    def kill(self, process_name: str) -> int:
+        """SIGKILL a process, as a crash would; answers its pid."""
+        pid = self.pid_of(process_name)
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def restarted(self, process_name: str, old_pid: int) -> bool:
+        """Whether the process runs again, as a new process."""
+        group, _ = programs()[process_name]
+        status = self.familyties("processes", "status", f"{group}:{process_name}", check=False)
+        return "RUNNING" in status and f"pid {old_pid}," not in status
+
+    def control(self, *arguments: str) -> str:
+        """supervisorctl, e.g. control("stop", "servers:database")."""
+        return self.familyties("processes", *arguments, check=False)
 
     def listening_ports(self) -> list[int]:
         ports = [*self.ports.values(), int(self.broker.rsplit(":", 1)[1])]
@@ -78,26 +96,24 @@ class Stack:
                     listening.append(port)
         return listening
 
-    def familyties(self, *args: str) -> str:
+    def familyties(self, *args: str, check: bool = True) -> str:
         return subprocess.run(
-            [BIN / "familyties", *args], env=self.env, check=True, capture_output=True, text=True
+            [BIN / "familyties", *args], env=self.env, check=check, capture_output=True, text=True
         ).stdout
 
     def new_partner_key(self, name: str) -> str:
         return self.familyties("partners", "create", name).strip().splitlines()[-1]
+
+    def new_staff(self, username: str, role: str) -> tuple[str, dict[str, str]]:
+        """A casework account: its id, and the Authorization header of its API key."""
+        account = ["--name", username.title(), "--role", role, "--password", "a long password"]
+        output = self.familyties("casework", "staff", "create", username, *account)
+        lines = output.strip().splitlines()
+        staff_id = lines[0].rsplit(" ", 1)[-1].rstrip(".")
+        return staff_id, {"Authorization": f"Bearer {lines[-1]}"}
 
     def pause(self, process_name: str) -> None:
         os.kill(self.pid_of(process_name), signal.SIGSTOP)
 
     def resume(self, process_name: str) -> None:
         os.kill(self.pid_of(process_name), signal.SIGCONT)
-
-
-def wait_for(condition, timeout: float) -> bool:
-    """Whether `condition()` came true within `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True

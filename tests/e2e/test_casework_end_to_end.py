@@ -6,25 +6,16 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.e2e.stack import Stack, wait_for
+from tests.background import wait_for
 from tests.factories import referral
 
 pytestmark = pytest.mark.e2e
 
 
-def staff(stack: Stack, username: str, role: str) -> tuple[str, dict[str, str]]:
-    output = stack.familyties("casework", "staff", "create", username, "--name",
-                              username.title(), "--role", role, "--password",
-                              "correct horse battery")  # fmt: skip
-    lines = output.strip().splitlines()
-    staff_id = lines[0].rsplit(" ", 1)[-1].rstrip(".")
-    return staff_id, {"Authorization": f"Bearer {lines[-1]}"}
-
-
 def test_a_referral_becomes_a_case_and_the_partner_sees_what_became_of_it(stack):
     partner = {"Authorization": f"Bearer {stack.new_partner_key('Routes out of Prison')}"}
-    _, manager = staff(stack, "morgan", "manager")
-    casey_id, casey = staff(stack, "casey", "coordinator")
+    _, manager = stack.new_staff("morgan", "manager")
+    casey_id, casey = stack.new_staff("casey", "coordinator")
     intake, casework = stack.url("referral"), stack.url("casework")
 
     posted = requests.post(f"{intake}/v1/referrals", json=referral(7), headers=partner,

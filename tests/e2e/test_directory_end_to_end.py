@@ -11,7 +11,8 @@ import requests
 from backbone.events.catalogue import topic_of
 from backbone.events.envelope import decode
 from services.directory.seed import REFUGES, seed_services
-from tests.e2e.stack import Stack, wait_for
+from tests.background import wait_for
+from tests.e2e.stack import Stack
 from tests.kafka_reader import read_topic
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,8 @@ import requests
 
 from backbone.events.catalogue import topic_of
 from backbone.events.envelope import decode
-from tests.e2e.stack import Stack, wait_for
+from tests.background import wait_for
+from tests.e2e.stack import Stack
 from tests.factories import referral
 from tests.kafka_reader import read_topic, subjects_seen
 
