@@ -1,12 +1,13 @@
 """The consumer runner: at-least-once delivery made idempotent.
 
 For each event it records `group:event id` in `processed_events` and applies the handler's
-change to the view in one transaction, so a redelivered event changes nothing; events the
-group processed before are skipped with one query per poll. Every write is durable before
-it is acknowledged, and offsets are committed only after that. An event that cannot be
-processed (undecodable, invalid, or its handler fails) goes to the group's dead-letter
-topic with the error, and the consumer carries on; a database or broker outage is retried,
-never dead-lettered.
+change to the view in the same transaction, so a redelivered event changes nothing; events
+the group processed before are skipped with one query per poll. Up to 20 events share a
+transaction (one commit, one journal flush); if any of them fails, each is applied alone.
+Every write is durable before it is acknowledged, and offsets are committed only after
+that. An event that cannot be processed (undecodable, invalid, or its handler fails) goes
+to the group's dead-letter topic with the error, and the consumer carries on; a database
+or broker outage is retried, never dead-lettered.
 
 Staying in the group under load: a poll's records are processed for a bounded time, and a
 transaction gives up within a bounded time; what is left is read again at the next poll,
@@ -23,7 +24,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pymongo
 from kafka import KafkaAdminClient, KafkaProducer, TopicPartition
@@ -44,6 +45,10 @@ from backbone.settings import Settings
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Event, ClientSession], None]
+
+# Events applied in one transaction when they can be: one commit, and one journal flush,
+# for them all, while the transaction stays short.
+EVENTS_PER_TRANSACTION = 20
 
 
 def is_transient(error: Exception) -> bool:
@@ -91,6 +96,7 @@ class ConsumerRunner:
         self._positions: dict[TopicPartition, tuple[int, int]] = {}  # next offset, its time
         self._warnings = logs.Throttle(settings.warning_interval_seconds)
         self._unsettled_since: float | None = None
+        self._chunk = EVENTS_PER_TRANSACTION  # events in the next transaction
         self.consumer.subscribe(topics, listener=_Handover(self))
 
     def run(self, stop: threading.Event) -> None:
@@ -118,12 +124,11 @@ class ConsumerRunner:
         try:
             seen = self._processed_before(batches)
             for partition, records in batches.items():
-                for record in records:
-                    if stop.is_set() or time.monotonic() > deadline:
-                        raise _OutOfTime
-                    self.process(record, seen)
-                    next_offsets[partition] = record.offset + 1
-                    done += 1
+                while records:
+                    chunk, records = records[: self._chunk], records[self._chunk :]
+                    for record in self._process(chunk, seen, stop, deadline):
+                        next_offsets[partition] = record.offset + 1
+                        done += 1
         except _OutOfTime:
             self._seek(next_offsets)  # the rest comes again with the next poll
         except Exception as error:
@@ -142,33 +147,91 @@ class ConsumerRunner:
         self._observe_backlog(batches, next_offsets)
         return done
 
-    def process(self, record: ConsumerRecord, seen: frozenset[str] = frozenset()) -> None:
+    def _process(
+        self, records: list[ConsumerRecord], seen: frozenset[str], stop, deadline: float
+    ) -> Iterator[ConsumerRecord]:
+        """Processes `records`, yielding each once done: all in one transaction if they
+        can be, else one at a time, so a redelivered or failing event is dealt with alone."""
+        if stop.is_set() or time.monotonic() > deadline:
+            raise _OutOfTime
+        prepared = [(record, self._prepare(record, seen)) for record in records]
+        work = [(record, ready) for record, ready in prepared if isinstance(ready, tuple)]
+        together = len(work) > 1 and self._applied_together(work)
+        for record, ready in prepared:
+            if isinstance(ready, InvalidEvent):
+                self._dead_letter(record, "unknown", ready)
+            elif ready is not None and not together:
+                if stop.is_set() or time.monotonic() > deadline:
+                    raise _OutOfTime
+                self._apply(record, *ready)
+            yield record
+
+    def _prepare(
+        self, record: ConsumerRecord, seen: frozenset[str]
+    ) -> tuple[Event, Handler] | InvalidEvent | None:
+        """The event and its handler; the reason it cannot be processed; or None when
+        there is nothing to do (processed before, or not for this group)."""
         kind, event_id = _peek(record.value)
         if event_id is not None and self._marker(event_id) in seen:
             metrics.EVENTS_CONSUMED.labels(self.group, kind, "duplicate").inc()
-            return
+            return None
         try:
             event = decode(record.value)
         except InvalidEvent as error:
-            self._dead_letter(record, "unknown", error)
-            return
+            return error
+        handler = self.handlers.get(event.type)
+        if handler is None:
+            metrics.EVENTS_CONSUMED.labels(self.group, event.type, "ignored").inc()
+            return None
+        return event, handler
+
+    def _applied_together(self, work: list[tuple[ConsumerRecord, tuple[Event, Handler]]]) -> bool:
+        """Applies every event of `work` in one transaction: one commit, and so one journal
+        flush, for them all. Answers False, having changed nothing, if any of them was
+        processed before or fails, or the database is slow or away; the next chunks are
+        then halved, down to one event per transaction, and grow again as they succeed."""
+
+        def apply(session: ClientSession) -> None:
+            markers = [
+                {"_id": self._marker(e.id), "type": e.type, "at": now()} for _, (e, _) in work
+            ]
+            self.processed.insert_many(markers, session=session)
+            for _, (event, handler) in work:
+                token = logs.event_id.set(event.id)
+                try:
+                    handler(event, session)
+                finally:
+                    logs.event_id.reset(token)
+
+        try:
+            with pymongo.timeout(self.time_budget):
+                mongo.in_transaction(self.db, apply, self.session)
+        except Exception:  # each event is tried on its own next
+            self._chunk = max(1, self._chunk // 2)
+            return False
+        self._chunk = min(EVENTS_PER_TRANSACTION, self._chunk * 2)
+        for _, (event, _) in work:
+            self._count(event, "processed")
+        return True
+
+    def _apply(self, record: ConsumerRecord, event: Event, handler: Handler) -> None:
+        """Applies one event in a transaction of its own; dead-letters it if it fails."""
         token = logs.event_id.set(event.id)
         try:
-            handler = self.handlers.get(event.type)
-            if handler is None:
-                metrics.EVENTS_CONSUMED.labels(self.group, event.type, "ignored").inc()
-                return
-            try:
-                outcome = self._apply_once(event, handler)
-            except Exception as error:
-                if is_transient(error):
-                    raise
-                self._dead_letter(record, event.type, error)
-                return
-            metrics.EVENTS_CONSUMED.labels(self.group, event.type, outcome).inc()
-            metrics.EVENT_AGE.labels(self.group).observe((now() - event.time).total_seconds())
+            outcome = self._apply_once(event, handler)
+        except Exception as error:
+            if is_transient(error):
+                raise
+            self._dead_letter(record, event.type, error)
+            return
         finally:
             logs.event_id.reset(token)
+        self._count(event, outcome)
+
+    def _count(self, event: Event, outcome: str) -> None:
+        metrics.EVENTS_CONSUMED.labels(self.group, event.type, outcome).inc()
+        if outcome == "processed":
+            metrics.EVENT_AGE.labels(self.group).observe((now() - event.time).total_seconds())
 
     def check_topics(self) -> None:
         """Every so often, look for topics with a new id: the broker lost them and they
@@ -250,6 +313,9 @@ class ConsumerRunner:
     def _marker(self, event_id: str) -> str:
         return f"{self.group}:{event_id}"
 
+    def _processed_record(self, event: Event) -> dict:
+        return {"_id": self._marker(event.id), "type": event.type, "at": now()}
+
     def _processed_before(self, batches: dict) -> frozenset[str]:
         """The markers of this poll's events that the group processed before: replaying a
         topic costs one query per poll, not a transaction per event."""
@@ -265,7 +331,7 @@ class ConsumerRunner:
         return frozenset(doc["_id"] for doc in found)
 
     def _apply_once(self, event: Event, handler: Handler) -> str:
-        marker = {"_id": self._marker(event.id), "type": event.type, "at": now()}
+        marker = self._processed_record(event)
 
         def apply(session: ClientSession) -> None:
             try:
