@@ -14,6 +14,7 @@ is how a broker that lost its log is healed, and how any view is rebuilt by repl
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import pairwise
 from typing import Any, NamedTuple
 
 from pymongo import ASCENDING
@@ -52,9 +53,13 @@ def ensure_index(collection: Collection) -> None:
         collection.drop_index("outbox_pending")
 
 
-def pending(collection: Collection, limit: int) -> list[dict[str, Any]]:
-    """Documents with events to publish, the one with the oldest such event first."""
-    found = collection.find(PENDING, {"outbox": 1}).sort("outbox_since", ASCENDING)
+def pending(
+    collection: Collection, limit: int, where: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Documents (of those `where` selects) with events to publish, the one with the oldest
+    such event first."""
+    found = collection.find({**PENDING, **(where or {})}, {"outbox": 1})
+    found = found.sort("outbox_since", ASCENDING)
     return list(found.limit(limit))
 
 
@@ -69,14 +74,40 @@ def mark_published(collection: Collection, doc_ids: list[Any], event_ids: list[s
     )
 
 
-def put_back(collection: Collection, since: str = "") -> None:
+def put_back(collection: Collection, since: str = "", where: dict | None = None) -> int:
     """Put the logged events from event id `since` on ("": all of them) back into the
-    outbox, to be published again in their order."""
+    outbox of the documents `where` selects, to be published again in their order; events
+    still waiting from before `since` keep waiting. Answers how many documents changed."""
+    waiting = {"$ifNull": ["$outbox", []]}
+    before = {"$filter": {"input": waiting, "cond": {"$lt": ["$$this.id", since]}}}
     oldest = {"$min": {"$map": {"input": "$outbox", "in": "$$this.id"}}}
-    collection.update_many(
-        {"events.id": {"$gte": since}},
-        [{"$set": {"outbox": _logged_since(since)}}, {"$set": {"outbox_since": oldest}}],
+    result = collection.update_many(
+        {"events.id": {"$gte": since}, **(where or {})},
+        [
+            {"$set": {"outbox": {"$concatArrays": [before, _logged_since(since)]}}},
+            {"$set": {"outbox_since": oldest}},
+        ],
     )
+    return result.modified_count
+
+
+# A republish puts the log back a part at a time, by `_id` (each part read through the
+# `_id` index), because the local database reads every pending document to find the
+# oldest. Ids are strings (UUIDs); the parts, from these bounds on, cover every string.
+_PART_BOUNDS = ["", *(f"{n:02x}" for n in range(1, 256))]
+
+
+def id_slices() -> list[dict[str, Any]]:
+    """Filters that split a collection into 256 parts by `_id`, in order."""
+    parts = [{"_id": {"$gte": low, "$lt": high}} for low, high in pairwise(_PART_BOUNDS)]
+    return [*parts, {"_id": {"$gte": _PART_BOUNDS[-1]}}]
+
+
+def before_slice(position: int) -> dict[str, Any]:
+    """A filter for the documents of the parts before part `position`."""
+    if position >= len(_PART_BOUNDS):
+        return {}
+    return {"_id": {"$lt": _PART_BOUNDS[position]}}
 
 
 def count_logged(collection: Collection, since: str = "") -> int:

@@ -6,7 +6,8 @@ between publishes some of them again (at least once; consumers are idempotent) a
 none. It records where its last batch landed on each partition of its topic. A topic that
 is missing, was made again (a new topic id), or ends before that record has lost what the
 relay gave it: the relay then puts the whole event log back into the outbox and publishes
-it again, in order. A producer that fails (a broker restarted, a fenced producer id) is
+it again, in order (a part of the log at a time, each once the last is published, so the
+outbox stays short). A producer that fails (a broker restarted, a fenced producer id) is
 closed and made again after a pause that grows while the failures last.
 """
 
@@ -59,10 +60,10 @@ class Backoff:
 def request_republish(db: Database, since: str, reason: str) -> None:
     """Ask the service's relay to publish again every logged event from event id `since`
     ("": all). The relay acts on it at its next check of the broker; an earlier pending
-    request that reaches further back is kept."""
+    request that reaches further back is kept, and the log is put back from its start."""
     db[STATE].update_one(
         {"_id": REPUBLISH},
-        {"$min": {"since": since}, "$set": {"at": now(), "reason": reason}},
+        {"$min": {"since": since}, "$set": {"at": now(), "reason": reason, "next_part": 0}},
         upsert=True,
     )
 
@@ -79,6 +80,9 @@ class OutboxRelay:
         self._admin: KafkaAdminClient | None = None
         self._topic_ids: dict[str, str] = {}
         self._hold_until = 0.0
+        # While the log is put back, part by part: the next part. Only documents of the
+        # parts already put back are published, so each aggregate's events go in order.
+        self._next_part: int | None = None
         self._warnings = logs.Throttle(settings.warning_interval_seconds)
 
     def run(self, stop: threading.Event) -> None:
@@ -90,7 +94,13 @@ class OutboxRelay:
                     if time.monotonic() >= next_check:
                         self.check_broker()
                         next_check = time.monotonic() + self.settings.broker_check_seconds
-                    published = self.relay_once() if time.monotonic() >= self._hold_until else 0
+                    published = 0
+                    if time.monotonic() >= self._hold_until:
+                        published = self.relay_once()
+                        # The next part of the log once the last has gone out.
+                        republishing = self._next_part is not None
+                        if republishing and published < self.settings.outbox_batch_size:
+                            self.put_back_more()
                 except (KafkaError, PyMongoError) as error:
                     self._warnings.warning(
                         log, "outbox relay cannot publish yet", error=type(error).__name__
@@ -138,6 +148,8 @@ class OutboxRelay:
             log.warning(
                 "the broker lost published events: publishing them again", extra={"topics": lost}
             )
+            # What the broker confirmed before is moot; then ask for all of it again.
+            self.state.delete_many({"_id": {"$in": [f"topic:{t}" for t in lost]}})
             request_republish(self.state.database, "", f"the broker lost {', '.join(lost)}")
         self._republish_if_requested()
 
@@ -157,17 +169,39 @@ class OutboxRelay:
 
     def _republish_if_requested(self) -> None:
         request = self.state.find_one({"_id": REPUBLISH})
-        if request is None:
+        if request is None or self._next_part is not None:
             return
-        for collection in self.collections:
-            outbox.put_back(collection, request["since"])
-        if not request["since"]:  # all of it goes again: what was confirmed is moot
-            self.state.delete_many({"_id": {"$in": [f"topic:{t}" for t in self.topics]}})
-        self.state.delete_one({"_id": REPUBLISH, "at": request["at"]})  # not a newer one
+        self._next_part = request.get("next_part", 0)
         log.info(
-            "events put back into the outbox to publish again",
+            "putting events back into the outbox to publish again",
             extra={"since": request["since"] or "the beginning", "reason": request["reason"]},
         )
+
+    def put_back_more(self) -> bool:
+        """Put the next parts of the event log back into the outbox, about a batch's worth,
+        once the relay has published the last; answer whether any remain."""
+        request = self.state.find_one({"_id": REPUBLISH})
+        if request is None:
+            self._next_part = None
+            return False
+        position, parts, put = request.get("next_part", 0), outbox.id_slices(), 0
+        while position < len(parts) and put < self.settings.outbox_batch_size:
+            for collection in self.collections:
+                put += outbox.put_back(collection, request["since"], parts[position])
+            position += 1
+        self._next_part = position
+        if position < len(parts):
+            self.state.update_one(
+                {"_id": REPUBLISH, "at": request["at"]}, {"$set": {"next_part": position}}
+            )
+            return True
+        self.state.delete_one({"_id": REPUBLISH, "at": request["at"]})  # not a newer one
+        log.info("every event put back into the outbox", extra={"since": request["since"]})
+        if self.state.find_one({"_id": REPUBLISH}) is None:
+            self._next_part = None
+            return False
+        self._next_part = 0  # a newer request came meanwhile: it starts again
+        return True
 
     # ---- publishing --------------------------------------------------------------------
 
@@ -178,7 +212,8 @@ class OutboxRelay:
         return sum(self._relay_batch(collection) for collection in self.collections)
 
     def _relay_batch(self, collection: Collection) -> int:
-        documents = outbox.pending(collection, self.settings.outbox_batch_size)
+        where = None if self._next_part is None else outbox.before_slice(self._next_part)
+        documents = outbox.pending(collection, self.settings.outbox_batch_size, where)
         if not documents:
             return 0
         sent = [(doc["_id"], self._send(doc["_id"], doc["outbox"])) for doc in documents]

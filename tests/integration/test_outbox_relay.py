@@ -21,6 +21,7 @@ from backbone import kafka, mongo, outbox
 from backbone.clock import now
 from backbone.events.catalogue import topic_of
 from backbone.events.envelope import decode, new_event
+from backbone.ids import event_id_floor
 from backbone.kafka import ensure_topics
 from backbone.relay import OutboxRelay
 from services.referral import SOURCE
@@ -216,13 +217,19 @@ def test_an_operator_can_republish_a_services_events_since_a_time(
     referrals.collection.insert_many(new)
     relay = OutboxRelay([referrals.collection], settings, [TOPIC])
     assert relay.relay_once() == 5
+    # One more, made before the cut and not yet published (the broker was away): it waits.
+    waiting = stored_referral(referral(20), str(uuid.uuid4()))
+    early = event_id_floor(cut - timedelta(seconds=1))
+    waiting["events"][0]["id"] = waiting["outbox_since"] = early  # events and outbox share it
+    referrals.collection.insert_one(waiting)
 
     result = familyties("events", "republish", "referral", "--since", cut.isoformat())
     assert result.exit_code == 0, result.output
     assert result.output.startswith("2 events of referral will be published again")
     relay.check_broker()  # where the running worker acts on the request
-    assert outbox.backlog([referrals.collection]).events == 2
-    assert relay.relay_once() == 2
+    assert not relay.put_back_more(), "a short log goes back in one step"
+    assert outbox.backlog([referrals.collection]).events == 3, "the waiting one still waits"
+    assert relay.relay_once() == 3
     relay.close()
 
     ids = {r["_id"] for r in new}
@@ -236,6 +243,19 @@ def test_an_operator_can_republish_a_services_events_since_a_time(
     copies = event_ids_by_subject(records, subjects)
     assert all(len(copies[i]) == 2 for i in ids), "the new ones went out again"
     assert all(len(copies[r["_id"]]) == 1 for r in old), "the old ones did not"
+    assert len(event_ids_by_subject(records, {waiting["_id"]})[waiting["_id"]]) == 1
+
+
+def test_the_log_is_put_back_part_by_part_and_every_document_in_one_part(log_collection):
+    ids = ["", "0", "00", "01", "0f", "9", "A", "Z", "a", "fe", "ff", "fz", "g", "~", "zzz"]
+    ids += [str(uuid.uuid4()) for _ in range(20)]
+    log_collection.insert_many(
+        [{**stored_referral(referral(), doc_id), "outbox": []} for doc_id in ids]
+    )
+    parts = outbox.id_slices()
+    put = [outbox.put_back(log_collection, "", part) for part in parts]
+    assert sum(put) == len(ids), "each document is in exactly one part"
+    assert outbox.backlog([log_collection]).events == len(ids)
 
 
 def test_republish_refuses_a_time_it_cannot_read_and_a_service_without_events(familyties):
