@@ -24,7 +24,7 @@ class Check:
 
 
 # Both probes together answer within a second, so /readyz is quick when either is away.
-DATABASE_TIMEOUT_SECONDS = 0.5
+DATABASE_TIMEOUT_SECONDS = 0.3
 BROKER_TIMEOUT_SECONDS = 0.4
 
 

@@ -46,6 +46,9 @@ class Settings:
     # How long an operation waits for an unreachable database before failing: a request
     # answers 503 within a second rather than hanging. Code that must wait (start-up) says so.
     mongodb_server_selection_timeout_ms: int = 300
+    # A request's database work ends within this many seconds, or it answers 503: an
+    # overloaded database sheds load instead of queueing requests nobody waits for.
+    request_database_seconds: float = 5.0
     database_prefix: str = "familyties_"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     topic_partitions: int = 3
@@ -84,6 +87,9 @@ class Settings:
             mongodb_uri=_env("MONGODB_URI", cls.mongodb_uri),
             mongodb_server_selection_timeout_ms=_env_int(
                 "MONGODB_SERVER_SELECTION_TIMEOUT_MS", cls.mongodb_server_selection_timeout_ms
+            ),
+            request_database_seconds=_env_float(
+                "REQUEST_DATABASE_SECONDS", cls.request_database_seconds
             ),
             database_prefix=_env("MONGODB_DATABASE_PREFIX", cls.database_prefix),
             kafka_bootstrap_servers=_env("KAFKA_BOOTSTRAP_SERVERS", cls.kafka_bootstrap_servers),

@@ -6,14 +6,16 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+import pymongo
 from apispec.ext.marshmallow import MarshmallowPlugin, resolver
 from flask import Flask, Response, g, jsonify, request, send_from_directory
 from flask_smorest import Api
 from marshmallow import Schema
 from prometheus_client import CollectorRegistry
+from pymongo import MongoClient
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
@@ -82,6 +84,7 @@ def create_service_app(
         )
     problems.register(app)
     app.register_error_handler(PyMongoError, database_unavailable)
+    app.wsgi_app = _DatabaseDeadline(app.wsgi_app, db.client, settings.request_database_seconds)
     serve_node_package(app, "/static/swagger-ui", "swagger-ui-dist")
 
     @app.before_request
@@ -126,6 +129,27 @@ def create_service_app(
         return Response(metrics.exposition(metrics_registry), mimetype="text/plain; version=0.0.4")
 
     return app, api
+
+
+class _DatabaseDeadline:
+    """Every database operation of a request ends within `seconds` of the request's start,
+    or fails and the request answers 503 with Retry-After. An overloaded database then
+    sheds work at once, rather than piling up requests whose clients have given up and
+    are already trying again. (A streamed answer's body is read after this returns, so a
+    long export is not cut short.)"""
+
+    def __init__(self, wsgi_app: Callable, client: MongoClient, seconds: float) -> None:
+        self.wsgi_app = wsgi_app
+        self.client = client
+        self.seconds = seconds
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if not self.client.topology_description.has_writable_server():
+            # The database is away: the short server selection timeout answers 503 in
+            # well under a second, and a deadline would replace it with its own.
+            return self.wsgi_app(environ, start_response)
+        with pymongo.timeout(self.seconds):
+            return self.wsgi_app(environ, start_response)
 
 
 def database_unavailable(error: PyMongoError) -> Response:

@@ -71,3 +71,20 @@ def test_every_answer_carries_a_request_id_and_security_headers(client):
     assert response.headers["Cache-Control"] == "no-store"
     forged = client.get("/healthz", headers={"X-Request-Id": "<script>alert(1)</script>"})
     assert forged.headers["X-Request-Id"] != "<script>alert(1)</script>"
+
+
+def test_a_request_the_database_cannot_serve_in_time_answers_503_and_stores_nothing(
+    settings, partner_key, referral_db
+):
+    """An overloaded database sheds work: past the request's deadline the answer is a 503
+    to try again, not a request left queueing."""
+    hurried = dataclasses.replace(settings, request_database_seconds=0.000_001)
+    answer = (
+        create_app(hurried)
+        .test_client()
+        .post("/v1/referrals", json=referral(), headers={"Authorization": f"Bearer {partner_key}"})
+    )
+    assert answer.status_code == 503
+    assert answer.content_type == "application/problem+json"
+    assert answer.headers["Retry-After"] == "5"
+    assert referral_db.referrals.count_documents({}) == 0
