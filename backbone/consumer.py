@@ -197,11 +197,8 @@ class ConsumerRunner:
             ]
             self.processed.insert_many(markers, session=session)
             for _, (event, handler) in work:
-                token = logs.event_id.set(event.id)
-                try:
+                with logs.about_event(event.id):
                     handler(event, session)
-                finally:
-                    logs.event_id.reset(token)
 
         try:
             with pymongo.timeout(self.time_budget):
@@ -216,17 +213,16 @@ class ConsumerRunner:
 
     def _apply(self, record: ConsumerRecord, event: Event, handler: Handler) -> None:
         """Applies one event in a transaction of its own; dead-letters it if it fails."""
-        token = logs.event_id.set(event.id)
-        try:
-            outcome = self._apply_once(event, handler)
-        except Exception as error:
-            if is_transient(error):
-                raise
-            self._dead_letter(record, event.type, error)
-            return
-        finally:
-            logs.event_id.reset(token)
+        with logs.about_event(event.id):
+            try:
+                outcome = self._apply_once(event, handler)
+            except Exception as error:
+                if is_transient(error):
+                    raise
+                self._dead_letter(record, event.type, error)
+                return
         self._count(event, outcome)
+        self._chunk = min(EVENTS_PER_TRANSACTION, self._chunk * 2)
 
     def _count(self, event: Event, outcome: str) -> None:
         metrics.EVENTS_CONSUMED.labels(self.group, event.type, outcome).inc()
@@ -353,6 +349,23 @@ class ConsumerRunner:
         reason = str(error) if isinstance(error, InvalidEvent) else type(error).__name__
         if self.producer is None:
             self.producer = kafka.producer(self.settings)
+        try:
+            self._send_dead_letter(record, reason)
+        except KafkaError:
+            self.producer.close(timeout=1)  # a failed producer stays failed: a new one next
+            self.producer = None
+            raise
+        metrics.EVENTS_FAILED.labels(self.group, event_type).inc()
+        log.error(
+            "event dead-lettered",
+            extra={
+                "topic": record.topic,
+                "offset": record.offset,
+                "error_kind": type(error).__name__,
+            },
+        )
+
+    def _send_dead_letter(self, record: ConsumerRecord, reason: str) -> None:
         self.producer.send(
             dead_letter_topic(self.group),
             key=record.key,
@@ -363,16 +376,7 @@ class ConsumerRunner:
                 ("familyties-original-partition", str(record.partition).encode()),
                 ("familyties-original-offset", str(record.offset).encode()),
             ],
-        ).get(timeout=10)
-        metrics.EVENTS_FAILED.labels(self.group, event_type).inc()
-        log.error(
-            "event dead-lettered",
-            extra={
-                "topic": record.topic,
-                "offset": record.offset,
-                "error_kind": type(error).__name__,
-            },
-        )
+        ).get(timeout=self.time_budget)
 
     def _seek(self, next_offsets: dict[TopicPartition, int]) -> None:
         for partition, offset in next_offsets.items():

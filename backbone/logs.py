@@ -10,7 +10,8 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -18,6 +19,16 @@ from pythonjsonlogger.json import JsonFormatter
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 event_id: ContextVar[str | None] = ContextVar("event_id", default=None)
+
+
+@contextmanager
+def about_event(id_: str) -> Iterator[None]:
+    """Log lines written inside carry this event's id."""
+    token = event_id.set(id_)
+    try:
+        yield
+    finally:
+        event_id.reset(token)
 
 
 class _CorrelationFilter(logging.Filter):

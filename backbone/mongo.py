@@ -10,7 +10,13 @@ from typing import Any
 from pymongo import MongoClient
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
-from pymongo.errors import ConnectionFailure, ExecutionTimeout, PyMongoError, WTimeoutError
+from pymongo.errors import (
+    ConnectionFailure,
+    ExecutionTimeout,
+    OperationFailure,
+    PyMongoError,
+    WTimeoutError,
+)
 
 from backbone.settings import Settings
 
@@ -47,10 +53,17 @@ def in_transaction(
         return own.with_transaction(write)
 
 
+# Operations cut short rather than refused: interrupted (a session ended by a consumer
+# taking over, a shutdown), a transaction that no longer exists, a write conflict.
+_CUT_SHORT = {11600, 11601, 11602, 251, 112}
+
+
 def is_unavailable(error: BaseException) -> bool:
     """Whether `error` says the database is away or busy for now (try again later), rather
     than that the operation itself is wrong."""
     if isinstance(error, ConnectionFailure | ExecutionTimeout | WTimeoutError):
+        return True
+    if isinstance(error, OperationFailure) and error.code in _CUT_SHORT:
         return True
     return isinstance(error, PyMongoError) and (
         error.has_error_label("TransientTransactionError")

@@ -22,7 +22,7 @@ from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from backbone import logs, metrics, mongo
-from backbone.consumer import ConsumerRunner, Handler
+from backbone.consumer import ConsumerRunner, Handler, is_transient
 from backbone.events.catalogue import topic_of
 from backbone.kafka import ensure_topics
 from backbone.relay import OutboxRelay
@@ -64,7 +64,11 @@ def run(plan: WorkerPlan, settings: Settings, stop: threading.Event | None = Non
                 plan.setup()
             break
         except (KafkaError, PyMongoError) as error:
-            warnings.warning(log, "worker waiting for the broker and database", error=repr(error))
+            if not is_transient(error):
+                raise  # a fault of ours, not an outage: the process manager restarts us
+            warnings.warning(
+                log, "worker waiting for the broker and database", error=type(error).__name__
+            )
             stop.wait(RESTART_PAUSE_SECONDS)
     tasks = {"topic-keeper": topic_keeper(settings, plan.topics), **plan.tasks}
     if plan.event_log:
@@ -137,9 +141,9 @@ def _supervise(name: str, task: Task, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             task(stop)
-        except (KafkaError, PyMongoError) as error:  # a dependency away: no traceback
-            warnings.warning(log, "worker task waiting", task=name, error=type(error).__name__)
-            stop.wait(RESTART_PAUSE_SECONDS)
-        except Exception:
-            log.exception("worker task failed; restarting it", extra={"task": name})
+        except Exception as error:
+            if is_transient(error):  # a dependency away: no traceback
+                warnings.warning(log, "worker task waiting", task=name, error=type(error).__name__)
+            else:
+                log.exception("worker task failed; restarting it", extra={"task": name})
             stop.wait(RESTART_PAUSE_SECONDS)
