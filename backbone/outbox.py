@@ -14,7 +14,6 @@ is how a broker that lost its log is healed, and how any view is rebuilt by repl
 from __future__ import annotations
 
 from datetime import datetime
-from itertools import pairwise
 from typing import Any, NamedTuple
 
 from pymongo import ASCENDING
@@ -53,13 +52,9 @@ def ensure_index(collection: Collection) -> None:
         collection.drop_index("outbox_pending")
 
 
-def pending(
-    collection: Collection, limit: int, where: dict[str, Any] | None = None
-) -> list[dict[str, Any]]:
-    """Documents (of those `where` selects) with events to publish, the one with the oldest
-    such event first."""
-    found = collection.find({**PENDING, **(where or {})}, {"outbox": 1})
-    found = found.sort("outbox_since", ASCENDING)
+def pending(collection: Collection, limit: int) -> list[dict[str, Any]]:
+    """Documents with events to publish, the one with the oldest such event first."""
+    found = collection.find(PENDING, {"outbox": 1}).sort("outbox_since", ASCENDING)
     return list(found.limit(limit))
 
 
@@ -91,23 +86,9 @@ def put_back(collection: Collection, since: str = "", where: dict | None = None)
     return result.modified_count
 
 
-# A republish puts the log back a part at a time, by `_id` (each part read through the
-# `_id` index), because the local database reads every pending document to find the
-# oldest. Ids are strings (UUIDs); the parts, from these bounds on, cover every string.
-_PART_BOUNDS = ["", *(f"{n:02x}" for n in range(1, 256))]
-
-
-def id_slices() -> list[dict[str, Any]]:
-    """Filters that split a collection into 256 parts by `_id`, in order."""
-    parts = [{"_id": {"$gte": low, "$lt": high}} for low, high in pairwise(_PART_BOUNDS)]
-    return [*parts, {"_id": {"$gte": _PART_BOUNDS[-1]}}]
-
-
-def before_slice(position: int) -> dict[str, Any]:
-    """A filter for the documents of the parts before part `position`."""
-    if position >= len(_PART_BOUNDS):
-        return {}
-    return {"_id": {"$lt": _PART_BOUNDS[position]}}
+def logged_ids(collection: Collection, since: str = "") -> list[Any]:
+    """The ids of the documents with logged events from event id `since` on."""
+    return [doc["_id"] for doc in collection.find({"events.id": {"$gte": since}}, {"_id": 1})]
 
 
 def count_logged(collection: Collection, since: str = "") -> int:

@@ -6,9 +6,10 @@ between publishes some of them again (at least once; consumers are idempotent) a
 none. It records where its last batch landed on each partition of its topic. A topic that
 is missing, was made again (a new topic id), or ends before that record has lost what the
 relay gave it: the relay then puts the whole event log back into the outbox and publishes
-it again, in order (a part of the log at a time, each once the last is published, so the
-outbox stays short). A producer that fails (a broker restarted, a fenced producer id) is
-closed and made again after a pause that grows while the failures last.
+it again, each aggregate's events in order (a batch of documents at a time, each once the
+last is published, so the outbox stays short). A producer that fails (a broker restarted,
+a fenced producer id) is closed and made again after a pause that grows while the
+failures last.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 import random
 import threading
 import time
+from itertools import islice
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaProducer
@@ -80,9 +82,10 @@ class OutboxRelay:
         self._admin: KafkaAdminClient | None = None
         self._topic_ids: dict[str, str] = {}
         self._hold_until = 0.0
-        # While the log is put back, part by part: the next part. Only documents of the
-        # parts already put back are published, so each aggregate's events go in order.
-        self._next_part: int | None = None
+        # While a republish runs: the request, and per collection the ids of the documents
+        # whose logs are still to be put back into the outbox.
+        self._request_at: Any = None
+        self._to_put_back: dict[str, dict[Any, None]] = {}
         self._warnings = logs.Throttle(settings.warning_interval_seconds)
 
     def run(self, stop: threading.Event) -> None:
@@ -98,8 +101,7 @@ class OutboxRelay:
                     if time.monotonic() >= self._hold_until:
                         published = self.relay_once()
                         # The next part of the log once the last has gone out.
-                        republishing = self._next_part is not None
-                        if republishing and published < self.settings.outbox_batch_size:
+                        if self._to_put_back and published < self.settings.outbox_batch_size:
                             self.put_back_more()
                 except (KafkaError, PyMongoError) as error:
                     self._warnings.warning(
@@ -168,40 +170,48 @@ class OutboxRelay:
         return any(ends.get(p, 0) <= first for p, first in firsts.items())
 
     def _republish_if_requested(self) -> None:
+        """Start on a request to republish: list the documents with events to put back (one
+        pass over each collection; the local database reads a whole collection for any
+        range of ids, so it is read once, not once per part)."""
         request = self.state.find_one({"_id": REPUBLISH})
-        if request is None or self._next_part is not None:
+        if request is None or request["at"] == self._request_at:
             return
-        self._next_part = request.get("next_part", 0)
+        self._request_at = request["at"]
+        self._to_put_back = {
+            collection.name: dict.fromkeys(outbox.logged_ids(collection, request["since"]))
+            for collection in self.collections
+        }
         log.info(
             "putting events back into the outbox to publish again",
             extra={"since": request["since"] or "the beginning", "reason": request["reason"]},
         )
+        self.put_back_more()
 
     def put_back_more(self) -> bool:
-        """Put the next parts of the event log back into the outbox, about a batch's worth,
-        once the relay has published the last; answer whether any remain."""
+        """Put about a batch's worth of documents' logs back into the outbox, once the relay
+        has published the last, so the outbox stays short (the local database reads every
+        pending document to find the oldest); answer whether any remain."""
         request = self.state.find_one({"_id": REPUBLISH})
         if request is None:
-            self._next_part = None
+            self._to_put_back = {}
             return False
-        position, parts, put = request.get("next_part", 0), outbox.id_slices(), 0
-        while position < len(parts) and put < self.settings.outbox_batch_size:
-            for collection in self.collections:
-                put += outbox.put_back(collection, request["since"], parts[position])
-            position += 1
-        self._next_part = position
-        if position < len(parts):
-            self.state.update_one(
-                {"_id": REPUBLISH, "at": request["at"]}, {"$set": {"next_part": position}}
-            )
+        for collection in self.collections:
+            waiting = self._to_put_back.get(collection.name, {})
+            batch = list(islice(waiting, self.settings.outbox_batch_size))
+            self._put_back(collection, request["since"], batch)
+        if any(self._to_put_back.values()):
             return True
+        self._to_put_back = {}
         self.state.delete_one({"_id": REPUBLISH, "at": request["at"]})  # not a newer one
         log.info("every event put back into the outbox", extra={"since": request["since"]})
-        if self.state.find_one({"_id": REPUBLISH}) is None:
-            self._next_part = None
-            return False
-        self._next_part = 0  # a newer request came meanwhile: it starts again
-        return True
+        return False
+
+    def _put_back(self, collection: Collection, since: str, doc_ids: list[Any]) -> None:
+        if doc_ids:
+            outbox.put_back(collection, since, {"_id": {"$in": doc_ids}})
+        waiting = self._to_put_back.get(collection.name, {})
+        for doc_id in doc_ids:
+            waiting.pop(doc_id, None)
 
     # ---- publishing --------------------------------------------------------------------
 
@@ -212,10 +222,17 @@ class OutboxRelay:
         return sum(self._relay_batch(collection) for collection in self.collections)
 
     def _relay_batch(self, collection: Collection) -> int:
-        where = None if self._next_part is None else outbox.before_slice(self._next_part)
-        documents = outbox.pending(collection, self.settings.outbox_batch_size, where)
+        documents = outbox.pending(collection, self.settings.outbox_batch_size)
         if not documents:
             return 0
+        waiting = self._to_put_back.get(collection.name, {})
+        early = [doc["_id"] for doc in documents if doc["_id"] in waiting]
+        if early:
+            # New events of a document whose log is still to go out again: its log goes
+            # first, so that each aggregate's events go out in order.
+            request = self.state.find_one({"_id": REPUBLISH}) or {"since": ""}
+            self._put_back(collection, request["since"], early)
+            documents = outbox.pending(collection, self.settings.outbox_batch_size)
         sent = [(doc["_id"], self._send(doc["_id"], doc["outbox"])) for doc in documents]
         # Every send settles (delivered, or failed after the delivery timeout) before
         # anything is marked or sent again: an outage delays events, it does not copy them.

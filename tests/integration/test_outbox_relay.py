@@ -23,7 +23,7 @@ from backbone.events.catalogue import topic_of
 from backbone.events.envelope import decode, new_event
 from backbone.ids import event_id_floor
 from backbone.kafka import ensure_topics
-from backbone.relay import OutboxRelay
+from backbone.relay import OutboxRelay, request_republish
 from services.referral import SOURCE
 from services.referral.repository import Referrals
 from tests import servers
@@ -246,16 +246,24 @@ def test_an_operator_can_republish_a_services_events_since_a_time(
     assert len(event_ids_by_subject(records, {waiting["_id"]})[waiting["_id"]]) == 1
 
 
-def test_the_log_is_put_back_part_by_part_and_every_document_in_one_part(log_collection):
-    ids = ["", "0", "00", "01", "0f", "9", "A", "Z", "a", "fe", "ff", "fz", "g", "~", "zzz"]
-    ids += [str(uuid.uuid4()) for _ in range(20)]
-    log_collection.insert_many(
-        [{**stored_referral(referral(), doc_id), "outbox": []} for doc_id in ids]
-    )
-    parts = outbox.id_slices()
-    put = [outbox.put_back(log_collection, "", part) for part in parts]
-    assert sum(put) == len(ids), "each document is in exactly one part"
-    assert outbox.backlog([log_collection]).events == len(ids)
+def test_a_long_log_goes_back_into_the_outbox_a_batch_at_a_time(settings, log_collection):
+    """The local database reads every pending document to find the oldest: a republish
+    keeps the outbox short."""
+    settings = dataclasses.replace(settings, outbox_batch_size=5)
+    ensure_topics(settings, [TOPIC])
+    published = [stored_referral(referral(), str(uuid.uuid4())) for _ in range(23)]
+    log_collection.insert_many([{**doc, "outbox": [], "outbox_since": None} for doc in published])
+    relay = OutboxRelay([log_collection], settings, [TOPIC])
+    request_republish(log_collection.database, "", "asked for by a test")
+    relay.check_broker()
+    backlogs, sent, more = [], 0, True
+    while more or backlogs[-1]:
+        backlogs.append(outbox.backlog([log_collection]).events)
+        sent += relay.relay_once()
+        more = relay.put_back_more()
+    relay.close()
+    assert sent == 23
+    assert max(backlogs) == 5
 
 
 def test_republish_refuses_a_time_it_cannot_read_and_a_service_without_events(familyties):
