@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench soak clean
 
 run: $(INSTALLED) node_modules/.installed
 	$(BIN)/familyties run
@@ -23,8 +23,14 @@ lint format: $(INSTALLED)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(INSTALLED)
+# Benchmarks write docs/benchmarks.md; the soak (about 15 minutes) docs/reliability.md.
+bench: $(INSTALLED) node_modules/.installed
 	$(BIN)/python -m bench.intake
+	$(BIN)/python -m bench.retryable_writes
+	$(BIN)/python -m bench.capacity
+
+soak: $(INSTALLED) node_modules/.installed
+	$(BIN)/python -m bench.soak
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
