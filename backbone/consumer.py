@@ -39,6 +39,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from backbone import kafka, logs, metrics, mongo
 from backbone.clock import now
+from backbone.events.catalogue import TOPICS, event_type
 from backbone.events.envelope import Event, InvalidEvent, decode
 from backbone.settings import Settings
 
@@ -179,6 +180,9 @@ class ConsumerRunner:
             event = decode(record.value)
         except InvalidEvent as error:
             return error
+        owner = event_type(event.type).topic
+        if record.topic in TOPICS and record.topic != owner:  # one service's topic only
+            return InvalidEvent(f"{event.type} is published on {owner} alone")
         handler = self.handlers.get(event.type)
         if handler is None:
             metrics.EVENTS_CONSUMED.labels(self.group, event.type, "ignored").inc()

@@ -38,6 +38,15 @@ HTTP_LATENCY = Histogram(
     ["service", "method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    """A request's method as a label: any other name a client invents is 'other', so
+    clients cannot make new series without end."""
+    return method if method in HTTP_METHODS else "other"
+
+
 EVENTS_PUBLISHED = Counter(
     "familyties_events_published_total", "Events the outbox relay published to Kafka."
 )

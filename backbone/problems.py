@@ -49,13 +49,18 @@ def field_errors(messages: Any, pointer: str = "") -> list[dict[str, str]]:
         return [
             error
             for key, value in messages.items()
-            for error in field_errors(value, pointer if key == "_schema" else f"{pointer}/{key}")
+            for error in field_errors(value, pointer if key == "_schema" else child(pointer, key))
         ]
     if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
         return [{"pointer": pointer or "/", "detail": message} for message in messages]
     if isinstance(messages, list):
         return [error for m in messages for error in field_errors(m, pointer)]
     return [{"pointer": pointer or "/", "detail": str(messages)}]
+
+
+def child(pointer: str, key: str | int) -> str:
+    """The JSON Pointer to `key` inside `pointer`, escaped as RFC 6901 asks."""
+    return f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}"
 
 
 def _from_http_exception(error: HTTPException) -> Problem:

@@ -39,6 +39,10 @@ class Settings:
     var_dir: Path = Path("var")
     host: str = "127.0.0.1"
     ports: dict[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
+    # Where the public reaches a service through the reverse proxy (<NAME>_PUBLIC_URL, such as
+    # https://directory.example.org): links the service gives out use it, never the Host
+    # header a client sent. Unset, the local address.
+    public_urls: dict[str, str] = field(default_factory=dict)
     # Retryable writes are off for the local database: it sorts its whole record of them on
     # every write once it holds 10,000 (see README), and the outbox, idempotency keys and
     # idempotent consumers already make a retried write safe. Production's URI keeps them on.
@@ -80,10 +84,16 @@ class Settings:
             name: _env_int(f"{name.upper()}_PORT", default)
             for name, default in SERVICE_PORTS.items()
         }
+        public_urls = {
+            name: os.environ[f"{name.upper()}_PUBLIC_URL"].rstrip("/")
+            for name in SERVICE_PORTS
+            if os.environ.get(f"{name.upper()}_PUBLIC_URL")
+        }
         return cls(
             var_dir=Path(_env("FAMILYTIES_VAR_DIR", "var")),
             host=_env("FAMILYTIES_HOST", "127.0.0.1"),
             ports=ports,
+            public_urls=public_urls,
             mongodb_uri=_env("MONGODB_URI", cls.mongodb_uri),
             mongodb_server_selection_timeout_ms=_env_int(
                 "MONGODB_SERVER_SELECTION_TIMEOUT_MS", cls.mongodb_server_selection_timeout_ms
@@ -151,6 +161,9 @@ class Settings:
 
     def url(self, service: str) -> str:
         return f"http://{self.host}:{self.ports[service]}"
+
+    def public_url(self, service: str) -> str:
+        return self.public_urls.get(service) or self.url(service)
 
     @property
     def kafka_host_port(self) -> tuple[str, int]:

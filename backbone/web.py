@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pymongo
@@ -19,8 +20,10 @@ from pymongo import MongoClient
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
+from werkzeug.security import safe_join
 
 from backbone import logs, metrics, mongo, outbox, problems
+from backbone.fields import has_lone_surrogate
 from backbone.health import broker_check, database_check, readiness
 from backbone.problems import Problem
 from backbone.settings import Settings
@@ -29,7 +32,7 @@ log = logging.getLogger("familyties.http")
 _WARNINGS = logs.Throttle(60)
 
 MAX_BODY_BYTES = 1024 * 1024
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}\Z")
 
 DATABASE_UNAVAILABLE = Problem(
     503,
@@ -68,6 +71,7 @@ def create_service_app(
     app = Flask(service)
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        PUBLIC_URL=settings.public_url(service),
         API_TITLE=title,
         API_VERSION="1",
         OPENAPI_VERSION="3.1.0",
@@ -98,8 +102,9 @@ def create_service_app(
     def finish_request(response: Response) -> Response:
         route = request.url_rule.rule if request.url_rule else "unmatched"
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        metrics.HTTP_REQUESTS.labels(service, request.method, route, response.status_code).inc()
-        metrics.HTTP_LATENCY.labels(service, request.method, route).observe(elapsed)
+        method = metrics.method_label(request.method)
+        metrics.HTTP_REQUESTS.labels(service, method, route, response.status_code).inc()
+        metrics.HTTP_LATENCY.labels(service, method, route).observe(elapsed)
         response.headers["X-Request-Id"] = g.get("request_id", "")
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
@@ -107,7 +112,7 @@ def create_service_app(
             log.info(
                 "request answered",
                 extra={
-                    "method": request.method,
+                    "method": method,
                     "route": route,
                     "status": response.status_code,
                     "duration_ms": round(elapsed * 1000, 1),
@@ -167,26 +172,70 @@ def _schema_name(schema: Schema | type[Schema]) -> str:
 
 
 def require_json_object() -> None:
-    """A body that is not one JSON object is refused before any schema reads it."""
+    """A body that is not one JSON object is refused before any schema reads it, as is one
+    whose meaning is unclear: a key given twice (which value was meant?) or a string no
+    UTF-8 encoder accepts (a lone surrogate, such as "\\ud800")."""
     if request.mimetype != "application/json":
         raise Problem(415, "Unsupported media type", "Send the body as application/json.")
     try:
-        body = request.get_json(silent=True)
-    except RecursionError:  # nested deeper than any real document could be
+        body = json.loads(request.get_data(cache=True), object_pairs_hook=_without_repeats)
+    except _RepeatedKey as repeated:
+        raise Problem(400, "Malformed JSON", f"The key '{repeated}' is given twice.") from None
+    except (ValueError, RecursionError):  # RecursionError: nested beyond any real document
         body = None
     if not isinstance(body, dict):
         raise Problem(400, "Malformed JSON", "The body must be one JSON object.")
+    unreadable = [
+        {"pointer": pointer, "detail": "Must be valid Unicode text (it holds a lone surrogate)."}
+        for pointer in _pointers_to_lone_surrogates(body)
+    ]
+    if unreadable:
+        raise Problem(422, "The request has invalid fields", errors=unreadable)
+
+
+class _RepeatedKey(ValueError):
+    pass
+
+
+def _without_repeats(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    found: dict[str, object] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _RepeatedKey(key)
+        found[key] = value
+    return found
+
+
+def _pointers_to_lone_surrogates(body: dict) -> Iterator[str]:
+    """The JSON Pointer of every key or string in `body` that holds a lone surrogate."""
+    stack: list[tuple[str, object]] = [("", body)]
+    while stack:
+        pointer, value = stack.pop()
+        if isinstance(value, str) and has_lone_surrogate(value):
+            yield pointer or "/"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if has_lone_surrogate(key):
+                    yield pointer or "/"
+                else:
+                    stack.append((problems.child(pointer, key), item))
+        elif isinstance(value, list):
+            stack.extend((problems.child(pointer, i), item) for i, item in enumerate(value))
 
 
 NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
 
 
-def serve_node_package(app: Flask, url_prefix: str, package_dir: str) -> None:
-    """Serve files of an npm package installed by the make targets: no CDN is needed."""
-    root = NODE_MODULES / package_dir
+def serve_node_package(app: Flask, url_prefix: str, *package_dirs: str) -> None:
+    """Serve files of npm packages installed by the make targets: no CDN is needed. With
+    several packages, a file is looked for in each in turn."""
+    roots = [NODE_MODULES / package_dir for package_dir in package_dirs]
     endpoint = "asset_" + url_prefix.strip("/").replace("/", "_").replace("-", "_")
 
     def asset(filename: str):
-        return send_from_directory(root, filename, max_age=3600)
+        for root in roots[:-1]:
+            if safe_join(str(root), filename) and (root / filename).is_file():
+                return send_from_directory(root, filename, max_age=3600)
+        return send_from_directory(roots[-1], filename, max_age=3600)
 
     app.add_url_rule(f"{url_prefix}/<path:filename>", endpoint, asset)

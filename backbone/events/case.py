@@ -7,7 +7,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from backbone.events import vocabulary as v
-from backbone.events.referral import one_of, text
+from backbone.fields import one_of, strict_integer, text
 
 CONTACT_METHODS = {
     "telephone": "Telephone",
@@ -61,7 +61,7 @@ class ContactRecordedSchema(CaseEventSchema):
     contact_id = fields.String(required=True)
     method = fields.String(required=True, validate=one_of(CONTACT_METHODS))
     happened_at = fields.AwareDateTime(required=True)
-    duration_minutes = fields.Integer(required=True, validate=validate.Range(min=0, max=1440))
+    duration_minutes = strict_integer(required=True, validate=validate.Range(min=0, max=1440))
     needs_addressed = fields.List(fields.String(validate=one_of(v.NEEDS)), required=True)
 
 

@@ -21,6 +21,7 @@ class EventType:
     name: str
     version: int
     topic: str
+    source: str  # the one service that publishes it: an event from anywhere else is forged
     data_schema: type[Schema]
     summary: str
 
@@ -35,9 +36,14 @@ def topic_of(service: str) -> str:
     return f"familyties.{service}.events"
 
 
+def source_of(service: str) -> str:
+    """The CloudEvents source of every event a service publishes."""
+    return f"/familyties/{service}"
+
+
 def _version_1(service: str, name: str, schema: type[Schema], summary: str) -> EventType:
     """An event type at its first schema version, on its service's topic."""
-    return EventType(name, 1, topic_of(service), schema, summary)
+    return EventType(name, 1, topic_of(service), source_of(service), schema, summary)
 
 
 CATALOGUE: dict[str, EventType] = {
@@ -140,6 +146,9 @@ CATALOGUE: dict[str, EventType] = {
         ),
     ]
 }
+
+
+TOPICS = frozenset(kind.topic for kind in CATALOGUE.values())
 
 
 def event_type(name: str) -> EventType:

@@ -52,6 +52,8 @@ class Event:
 def new_event(type_name: str, source: str, subject: str, data: dict[str, Any]) -> dict:
     """A new event as a JSON-ready envelope, its data checked against the catalogue."""
     kind = event_type(type_name)
+    if source != kind.source:
+        raise InvalidEvent(f"{type_name} comes from {kind.source} alone, not {source}")
     errors = kind.schema.validate(data)
     if errors:
         raise InvalidEvent(f"{type_name} data does not match its schema: {errors}")
@@ -85,6 +87,8 @@ def decode(value: bytes | None) -> Event:
     except (ValueError, TypeError, ValidationError, RecursionError) as error:
         raise InvalidEvent(f"not a valid CloudEvents envelope: {error}") from None
     kind = _known_type(envelope["type"], envelope["schemaversion"])
+    if envelope["source"] != kind.source:
+        raise InvalidEvent(f"{kind.name} comes from {kind.source} alone")
     try:
         data = kind.schema.load(envelope["data"])
     except ValidationError as error:

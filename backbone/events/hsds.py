@@ -10,7 +10,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from backbone.events import vocabulary as v
-from backbone.events.referral import PHONE, POSTCODE, text
+from backbone.fields import PHONE, POSTCODE, StrictFloat, identifier, matching, strict_integer, text
 
 HSDS_VERSION = "3.0"
 PROFILE = "https://openreferraluk.org"
@@ -19,12 +19,12 @@ NATIONAL_AREA = "Scotland"
 AREA_NAMES = [*v.LOCAL_AUTHORITIES.values(), NATIONAL_AREA]
 SERVICE_STATUSES = ["active", "inactive", "defunct", "temporarily closed"]
 LOCATION_TYPES = ["physical", "postal", "virtual"]
-WEEKDAYS = validate.Regexp(
-    r"^(MO|TU|WE|TH|FR|SA|SU)(,(MO|TU|WE|TH|FR|SA|SU))*$",
+WEEKDAYS = matching(
+    r"(MO|TU|WE|TH|FR|SA|SU)(,(MO|TU|WE|TH|FR|SA|SU))*",
     error="Give days as RFC 5545 codes separated by commas, like MO,TU,WE.",
 )
-TIME = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="Give a time like 09:30.")
-ID = fields.String(validate=validate.Length(min=1, max=100))
+TIME = matching(r"([01][0-9]|2[0-3]):[0-5][0-9]", error="Give a time like 09:30.")
+ID = identifier()
 
 
 class HsdsSchema(Schema):
@@ -70,7 +70,9 @@ class AddressSchema(HsdsSchema):
     region = text(100)
     state_province = text(100, load_default="Scotland")
     postal_code = fields.String(required=True, validate=POSTCODE)
-    country = fields.String(load_default="GB", validate=validate.Length(equal=2))
+    country = fields.String(
+        load_default="GB", validate=matching("[A-Z]{2}", error="Give a country code, like GB.")
+    )
     address_type = fields.String(load_default="physical", validate=validate.OneOf(LOCATION_TYPES))
 
 
@@ -81,8 +83,8 @@ class LocationSchema(HsdsSchema):
     alternate_name = text(200)
     description = text(2000)
     transportation = text(1000)
-    latitude = fields.Float(validate=validate.Range(min=54.0, max=61.5))
-    longitude = fields.Float(validate=validate.Range(min=-9.0, max=-0.5))
+    latitude = StrictFloat(validate=validate.Range(min=54.0, max=61.5))
+    longitude = StrictFloat(validate=validate.Range(min=-9.0, max=-0.5))
     addresses = fields.List(fields.Nested(AddressSchema))
     phones = fields.List(fields.Nested(PhoneSchema))
     schedules = fields.List(fields.Nested(ScheduleSchema))
@@ -129,7 +131,7 @@ class TaxonomyTermSchema(HsdsSchema):
     description = text(2000, required=True)
     parent_id = ID
     taxonomy_id = ID
-    language = fields.String(load_default="en")
+    language = text(35, load_default="en")
     term_uri = fields.Url()
 
 
@@ -137,7 +139,7 @@ class AttributeSchema(HsdsSchema):
     """Links a service to a taxonomy term, such as a need it answers."""
 
     id = ID
-    taxonomy_term_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    taxonomy_term_id = identifier(required=True)
     taxonomy_term = fields.Nested(TaxonomyTermSchema)
 
 
@@ -169,8 +171,8 @@ class ServiceFields(HsdsSchema):
     application_process = text(2000)
     fees_description = text(1000)
     eligibility_description = text(2000)
-    minimum_age = fields.Integer(validate=validate.Range(min=0, max=120))
-    maximum_age = fields.Integer(validate=validate.Range(min=0, max=120))
+    minimum_age = strict_integer(validate=validate.Range(min=0, max=120))
+    maximum_age = strict_integer(validate=validate.Range(min=0, max=120))
     alert = text(1000)
     phones = fields.List(fields.Nested(PhoneSchema))
     schedules = fields.List(fields.Nested(ScheduleSchema))
@@ -183,14 +185,14 @@ class ServiceLinkSchema(HsdsSchema):
     """A service offered at a location, written by the location's id."""
 
     id = ID
-    location_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    location_id = identifier(required=True)
     description = text(1000)
 
 
 class ServiceWriteSchema(ServiceFields):
     """A service as an editor writes it: its organisation and locations by id."""
 
-    organization_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    organization_id = identifier(required=True)
     service_at_locations = fields.List(fields.Nested(ServiceLinkSchema))
 
 

@@ -8,23 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 
 from backbone.clock import today
 from backbone.events import vocabulary as v
-
-PHONE = validate.Regexp(
-    r"^\+?[0-9][0-9 ()-]{6,19}$", error="Enter a telephone number, like 0141 496 0000."
-)
-POSTCODE = validate.Regexp(
-    r"^[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}$",
-    error="Enter a real postcode, like G2 1AA.",
-)
-
-
-def one_of(vocabulary: dict[str, str]) -> validate.OneOf:
-    return validate.OneOf(list(vocabulary), error="Must be one of: {choices}.")
-
-
-def text(max_length: int, **kwargs) -> fields.String:
-    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
-
+from backbone.fields import PHONE, POSTCODE, Moment, one_of, strict_integer, text
 
 EARLIEST = date(1900, 1, 1)
 EARLIEST_REFERRAL = date(2000, 1, 1)  # historical imports reach back to 2008
@@ -94,10 +78,8 @@ class PersonInCustodySchema(Schema):
 
 
 class ChildrenSchema(Schema):
-    number = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=30))
-    ages = fields.List(
-        fields.Integer(strict=True, validate=validate.Range(min=0, max=17)), load_default=list
-    )
+    number = strict_integer(required=True, validate=validate.Range(min=0, max=30))
+    ages = fields.List(strict_integer(validate=validate.Range(min=0, max=17)), load_default=list)
     care_arrangement = fields.String(validate=one_of(v.CARE_ARRANGEMENTS))
     child_protection_involvement = fields.Boolean(required=True)
 
@@ -163,5 +145,5 @@ class ReferralReceivedSchema(ReferralSchema):
     referral_id = fields.String(required=True)
     partner_id = fields.String(required=True)
     partner_name = fields.String(required=True)
-    received_at = fields.AwareDateTime(required=True)
+    received_at = Moment(required=True)
     possible_duplicate_of = fields.List(fields.String(), required=True)

@@ -54,6 +54,9 @@ def _add_pages(app: Flask, settings: Settings) -> None:
     csrf = CSRFProtect(app)
     csrf.exempt(blp)
     serve_node_package(app, "/static/govuk", "govuk-frontend/dist/govuk")
+    # GOV.UK Frontend's and MoJ Frontend's stylesheets ask for fonts and images at /assets/.
+    assets = ("govuk-frontend/dist/govuk/assets", "@ministryofjustice/frontend/moj/assets")
+    serve_node_package(app, "/assets", *assets)
     serve_node_package(app, "/static/moj", "@ministryofjustice/frontend/moj")
     app.register_blueprint(pages)
 

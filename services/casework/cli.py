@@ -11,7 +11,7 @@ from backbone.settings import Settings
 from services.casework import SERVICE
 from services.casework.staff import MIN_PASSWORD_LENGTH, ROLES, Staff
 
-USERNAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,63}$")
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,63}\Z")
 
 
 def _staff() -> Staff:

@@ -132,9 +132,13 @@ class Casework:
     # ---- shared -----------------------------------------------------------------------
 
     def _visible(self, staff: dict[str, Any], case_id: str) -> dict[str, Any]:
-        """A coordinator sees and changes their own cases; a manager any case."""
+        """A coordinator sees and changes their own cases; a manager any case. An attempt
+        on another's case is refused as if it did not exist, and kept in its audit trail."""
         case = self.cases.get(case_id)
-        if case is None or not (is_manager(staff) or case["coordinator_id"] == staff["_id"]):
+        if case is None:
+            raise NotYours(case_id)
+        if not (is_manager(staff) or case["coordinator_id"] == staff["_id"]):
+            self.cases.record_refusal(case_id, staff, now())
             raise NotYours(case_id)
         return case
 

@@ -309,7 +309,7 @@ def _body_of(form: str, data, case: dict) -> dict[str, Any]:
         return {
             "method": data.get("method", ""),
             "happened_at": _when(data),
-            "duration_minutes": data.get("duration_minutes", "") or None,
+            "duration_minutes": _whole_number(data.get("duration_minutes", "")),
             "needs_addressed": data.getlist("needs_addressed"),
             **({"notes": data["notes"]} if data.get("notes", "").strip() else {}),
         }
@@ -330,6 +330,13 @@ def _body_of(form: str, data, case: dict) -> dict[str, Any]:
             "outcome_for_referrer": data.get("outcome_for_referrer", ""),
         }
     return {k: val for k, val in data.items() if k != "csrf_token"}  # fmt: skip
+
+
+def _whole_number(typed: str) -> int | str | None:
+    """A number typed in a form, as the JSON number the schema takes; anything else as
+    typed, for the schema to refuse with its own words."""
+    typed = typed.strip()
+    return int(typed) if typed.isascii() and typed.isdigit() else typed or None
 
 
 def _when(data) -> str | None:

@@ -89,6 +89,9 @@ class Cases:
         if case_ids:
             self.audit.insert_many([_audit(i, staff, at, "read", what) for i in case_ids])
 
+    def record_refusal(self, case_id: str, staff: dict, at: datetime) -> None:
+        self.audit.insert_one(_audit(case_id, staff, at, "refused", "not their case"))
+
     def audit_trail(self, case_id: str) -> list[dict[str, Any]]:
         return list(self.audit.find({"case_id": case_id}).sort("at", ASCENDING))
 

@@ -16,7 +16,7 @@ from backbone.events.case import (
     SIGNPOST_METHODS,
     SIGNPOST_OUTCOMES,
 )
-from backbone.events.referral import one_of, text
+from backbone.fields import Moment, identifier, one_of, strict_integer, text
 from services.casework.domain import STATUSES
 
 
@@ -30,13 +30,13 @@ class CaseQuerySchema(Schema):
 
 
 class AllocationSchema(Schema):
-    coordinator_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    coordinator_id = identifier(required=True)
 
 
 class ContactSchema(Schema):
     method = fields.String(required=True, validate=one_of(CONTACT_METHODS))
-    happened_at = fields.AwareDateTime(required=True)
-    duration_minutes = fields.Integer(required=True, validate=validate.Range(min=0, max=1440))
+    happened_at = Moment(required=True)
+    duration_minutes = strict_integer(required=True, validate=validate.Range(min=0, max=1440))
     notes = text(5000)
     needs_addressed = fields.List(fields.String(validate=one_of(v.NEEDS)), load_default=list)
 
@@ -60,7 +60,7 @@ class NeedsSchema(Schema):
 
 
 class SignpostSchema(Schema):
-    service_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    service_id = identifier(required=True)
     method = fields.String(required=True, validate=one_of(SIGNPOST_METHODS))
     personal_details_shared = fields.Boolean(required=True)
 

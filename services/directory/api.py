@@ -11,6 +11,7 @@ from flask import Response, current_app, g, request, stream_with_context, url_fo
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 from pymongo.errors import DuplicateKeyError
+from werkzeug.http import quote_etag
 
 from backbone import outbox
 from backbone.api_keys import bearer_key
@@ -29,7 +30,16 @@ from backbone.events.hsds import (
 from backbone.problems import Problem
 from backbone.web import require_json_object
 from services.directory import domain
-from services.directory.editing import Conflict, Editing, NotFound, Rejected, Withdrawn
+from services.directory.editing import (
+    Conflict,
+    Editing,
+    Forbidden,
+    NotFound,
+    NotTheVersionRead,
+    Rejected,
+    Versions,
+    Withdrawn,
+)
 from services.directory.editors import author
 from services.directory.repository import Directory
 from services.directory.schemas import (
@@ -54,6 +64,21 @@ blp = Blueprint(
 )
 WRITES = ("POST", "PATCH", "DELETE")
 NOT_WITHDRAWN = {"withdrawn_at": None}
+# Every organisation, location and service answers with its version as its ETag; a change
+# sent with If-Match is made only to the version named, else answers 412.
+EDITOR_WRITE = {
+    "security": [{"editorKey": []}],
+    "parameters": [
+        {
+            "in": "header",
+            "name": "If-Match",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "The ETag of the version read: a change to any other is refused "
+            "(412) rather than overwriting what someone else changed meanwhile.",
+        }
+    ],
+}
 
 
 def _directory() -> Directory:
@@ -127,7 +152,7 @@ def api_info():
     return {
         "version": HSDS_VERSION,
         "profile": PROFILE,
-        "openapi_url": url_for("api-docs.openapi_json", _external=True),
+        "openapi_url": current_app.config["PUBLIC_URL"] + url_for("api-docs.openapi_json"),
         "description": "Family Ties agency directory: services that families of prisoners "
         "and ex-prisoners in the west of Scotland are signposted to.",
     }
@@ -204,11 +229,31 @@ def _ndjson(directory: Directory, ids: list[str], show_confidential: bool) -> Re
 @blp.response(200, NestedServiceSchema())
 def get_service(service_id: str):
     """One service, fully nested. A withdrawn service answers with status 'inactive'."""
+    return _service(service_id)
+
+
+Answer = tuple[dict[str, Any], int, dict[str, str]]  # body, status, headers
+
+
+def _service(service_id: str) -> Answer:
     directory = _directory()
     found = directory.services_by_id([service_id])
     if not found:
         raise _not_found("service")
-    return directory.nested(found, _sees_confidential())[0]
+    return directory.nested(found, _sees_confidential())[0], 200, _etag(found[0])
+
+
+def _etag(document: dict[str, Any]) -> dict[str, str]:
+    return {"ETag": quote_etag(str(document["version"]))}
+
+
+def _if_version() -> Versions:
+    """The versions If-Match names (our ETags are versions); None when any will do."""
+    if_match = request.if_match
+    if not if_match or if_match.star_tag:
+        return None
+    tags = if_match.as_set()  # strong tags only: If-Match compares strongly
+    return frozenset(int(tag) for tag in tags if tag and tag.isdigit())
 
 
 @blp.get("/organizations")
@@ -222,21 +267,30 @@ def list_organizations(query: dict[str, Any]):
 @blp.get("/organizations/<organization_id>")
 @blp.response(200, OrganizationSchema())
 def get_organization(organization_id: str):
+    return _organization(organization_id)
+
+
+def _organization(organization_id: str) -> Answer:
     organization = _directory().organizations.find_one({"_id": organization_id})
     if organization is None:
         raise _not_found("organisation")
-    return domain.as_hsds(organization)
+    return domain.as_hsds(organization), 200, _etag(organization)
 
 
 @blp.get("/locations/<location_id>")
 @blp.response(200, LocationSchema())
 def get_location(location_id: str):
     """A location. A confidential one shows its address only to the safeguarding role."""
-    location = _directory().locations.find_one({"_id": location_id})
-    if location is None:
+    return _location(location_id)
+
+
+def _location(location_id: str) -> Answer:
+    stored = _directory().locations.find_one({"_id": location_id})
+    if stored is None:
         raise _not_found("location")
-    location = domain.as_hsds(location)
-    return location if _sees_confidential() else domain.public_location(location)
+    location = domain.as_hsds(stored)
+    shown = location if _sees_confidential() else domain.public_location(location)
+    return shown, 200, _etag(stored)
 
 
 @blp.get("/taxonomies")
@@ -291,111 +345,105 @@ def _page(collection: str, found: dict[str, Any], query: dict[str, Any]) -> dict
 @blp.post("/services")
 @blp.arguments(ServiceWriteSchema())
 @blp.response(201, NestedServiceSchema())
-@blp.doc(security=[{"editorKey": []}])
+@blp.doc(security=EDITOR_WRITE["security"])
 def create_service(body: dict[str, Any]):
     """Add a service (editor role). Announced as ServicePublished."""
     service_id = _write(lambda: _editing().create_service(body, author(g.editor)))
-    location = url_for("directory.get_service", service_id=service_id)
-    return get_service(service_id), 201, {"Location": location}
+    return _created(_service(service_id), url_for("directory.get_service", service_id=service_id))
+
+
+def _created(answer: Answer, location: str) -> Answer:
+    body, _, headers = answer
+    return body, 201, {**headers, "Location": location}
 
 
 @blp.patch("/services/<service_id>")
 @blp.arguments(for_patch(ServiceWriteSchema))
 @blp.response(200, NestedServiceSchema())
-@blp.doc(security=[{"editorKey": []}])
+@blp.doc(**EDITOR_WRITE)
 def update_service(body: dict[str, Any], service_id: str):
     """Change the fields given (editor role). Announced as ServiceUpdated."""
-    _write(lambda: _editing().update_service(service_id, body, author(g.editor)), "service")
-    return get_service(service_id)
+    change = _editing().update_service
+    _write(lambda: change(service_id, body, author(g.editor), _if_version()), "service")
+    return _service(service_id)
 
 
 @blp.delete("/services/<service_id>")
 @blp.response(200, NestedServiceSchema())
-@blp.doc(security=[{"editorKey": []}])
+@blp.doc(**EDITOR_WRITE)
 def withdraw_service(service_id: str):
     """Withdraw a service (editor role): families are no longer signposted to it.
     Announced as ServiceWithdrawn."""
-    _write(lambda: _editing().withdraw_service(service_id, author(g.editor)), "service")
-    return get_service(service_id)
+    change = _editing().withdraw_service
+    _write(lambda: change(service_id, author(g.editor), _if_version()), "service")
+    return _service(service_id)
 
 
 @blp.post("/organizations")
 @blp.arguments(OrganizationSchema())
 @blp.response(201, OrganizationSchema())
-@blp.doc(security=[{"editorKey": []}])
+@blp.doc(security=EDITOR_WRITE["security"])
 def create_organization(body: dict[str, Any]):
     """Add an organisation (editor role)."""
     org_id = _write(lambda: _editing().create_organization(body, author(g.editor)))
     location = url_for("directory.get_organization", organization_id=org_id)
-    return get_organization(org_id), 201, {"Location": location}
+    return _created(_organization(org_id), location)
 
 
 @blp.patch("/organizations/<organization_id>")
 @blp.arguments(for_patch(OrganizationSchema))
 @blp.response(200, OrganizationSchema())
-@blp.doc(security=[{"editorKey": []}])
+@blp.doc(**EDITOR_WRITE)
 def update_organization(body: dict[str, Any], organization_id: str):
     """Change an organisation (editor role): each of its services is announced as
     ServiceUpdated."""
-    _write(
-        lambda: _editing().update_organization(organization_id, body, author(g.editor)),
-        "organisation",
-    )
-    return get_organization(organization_id)
+    change = _editing().update_organization
+    _write(lambda: change(organization_id, body, author(g.editor), _if_version()), "organisation")
+    return _organization(organization_id)
 
 
 @blp.delete("/organizations/<organization_id>")
 @blp.response(200, OrganizationSchema())
-@blp.doc(security=[{"editorKey": []}])
+@blp.doc(**EDITOR_WRITE)
 def withdraw_organization(organization_id: str):
     """Withdraw an organisation and all its services (editor role)."""
-    _write(
-        lambda: _editing().withdraw_organization(organization_id, author(g.editor)),
-        "organisation",
-    )
-    return get_organization(organization_id)
+    change = _editing().withdraw_organization
+    _write(lambda: change(organization_id, author(g.editor), _if_version()), "organisation")
+    return _organization(organization_id)
 
 
 @blp.post("/locations")
 @blp.arguments(LocationSchema())
 @blp.response(201, LocationSchema())
-@blp.doc(security=[{"editorKey": []}])
+@blp.doc(security=EDITOR_WRITE["security"])
 def create_location(body: dict[str, Any]):
     """Add a location (editor role; a confidential one needs safeguarding too)."""
-    if body.get("x_confidential"):
-        _require_role("safeguarding")
     location_id = _write(lambda: _editing().create_location(body, author(g.editor)))
     location = url_for("directory.get_location", location_id=location_id)
-    return get_location(location_id), 201, {"Location": location}
+    return _created(_location(location_id), location)
 
 
 @blp.patch("/locations/<location_id>")
 @blp.arguments(for_patch(LocationSchema))
 @blp.response(200, LocationSchema())
-@blp.doc(security=[{"editorKey": []}])
+@blp.doc(**EDITOR_WRITE)
 def update_location(body: dict[str, Any], location_id: str):
     """Change a location (editor role; a confidential one needs safeguarding too).
     Each service offered there is announced as ServiceUpdated."""
-    _require_safeguarding_if_confidential(location_id, body)
-    _write(lambda: _editing().update_location(location_id, body, author(g.editor)), "location")
-    return get_location(location_id)
-
-
-def _require_safeguarding_if_confidential(location_id: str, body: dict[str, Any]) -> None:
-    existing = _directory().locations.find_one({"_id": location_id}, {"x_confidential": 1})
-    if body.get("x_confidential") or (existing or {}).get("x_confidential"):
-        _require_role("safeguarding")
+    change = _editing().update_location
+    _write(lambda: change(location_id, body, author(g.editor), _if_version()), "location")
+    return _location(location_id)
 
 
 @blp.delete("/locations/<location_id>")
 @blp.response(200, LocationSchema())
-@blp.doc(security=[{"editorKey": []}])
+@blp.doc(**EDITOR_WRITE)
 def withdraw_location(location_id: str):
     """Withdraw a location (editor role; a confidential one needs safeguarding too);
     services offered there stay, without it."""
-    _require_safeguarding_if_confidential(location_id, {})
-    _write(lambda: _editing().withdraw_location(location_id, author(g.editor)), "location")
-    return get_location(location_id)
+    change = _editing().withdraw_location
+    _write(lambda: change(location_id, author(g.editor), _if_version()), "location")
+    return _location(location_id)
 
 
 @blp.get("/metadata")
@@ -419,6 +467,14 @@ def _write(change, what: str = "resource"):
         ) from None
     except NotFound:
         raise _not_found(what) from None
+    except Forbidden as forbidden:
+        raise Problem(403, "Forbidden", f"This needs the '{forbidden.role}' role.") from None
+    except NotTheVersionRead:
+        raise Problem(
+            412,
+            "Precondition failed",
+            f"The {what} has changed since the version named in If-Match: read it again.",
+        ) from None
     except Withdrawn:
         raise Problem(
             409, "Withdrawn", f"This {what} is withdrawn: it is kept for the record, not changed."

@@ -11,7 +11,7 @@ from backbone import mongo
 from backbone.settings import Settings
 from services.directory import SERVICE, transfer
 from services.directory.editing import Conflict, Editing, Rejected, Withdrawn
-from services.directory.editors import ROLES, Editors
+from services.directory.editors import ROLES, Editors, operator
 from services.directory.repository import Directory
 from services.directory.taxonomy import ensure_needs_taxonomy
 
@@ -86,7 +86,7 @@ def import_file(path: Path) -> None:
         for problem in problems:
             click.echo(str(problem), err=True)
         raise click.ClickException(f"{path.name} has {len(problems)} problems; nothing loaded.")
-    author = {"id": "import", "name": f"familyties directory import {path.name}"}
+    author = operator("import", f"familyties directory import {path.name}")
     bar = click.progressbar(length=len(services), label="Loading services")
     try:
         with bar:

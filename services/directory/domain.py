@@ -44,6 +44,12 @@ def public_location(location: dict[str, Any]) -> dict[str, Any]:
     return {key: location[key] for key in PUBLIC_CONFIDENTIAL_FIELDS if key in location}
 
 
+def is_confidential(*states: dict[str, Any]) -> bool:
+    """Whether a location is confidential in any of these states (before or after a
+    change): changing it then needs the safeguarding role."""
+    return any(state.get("x_confidential") for state in states)
+
+
 def nest(
     service: dict[str, Any],
     organization: dict[str, Any],

@@ -5,7 +5,10 @@ Callers pass bodies already validated against the HSDS schemas; this layer check
 only the database knows (that an organisation, location or taxonomy term exists and is
 current) and raises before anything is written. Every stored organisation, location and
 service carries a `version`: a change made from a stale read is refused (Conflict), so
-two editors never silently overwrite each other.
+two editors never silently overwrite each other, and a caller may name the versions it
+read (`if_version`, from HTTP If-Match). Who may touch a confidential location is decided
+here, on the very document the write is conditioned on, so a location made confidential
+meanwhile can never be changed by an editor without the safeguarding role.
 """
 
 from __future__ import annotations
@@ -47,6 +50,21 @@ class Withdrawn(Exception):
     """A withdrawn resource is kept for the record and no longer changed."""
 
 
+class Forbidden(Exception):
+    """The author lacks the role this change needs; nothing was written."""
+
+    def __init__(self, role: str) -> None:
+        super().__init__(role)
+        self.role = role
+
+
+class NotTheVersionRead(Exception):
+    """The caller changed what it read at another version; nothing was written."""
+
+
+Versions = frozenset[int] | None  # the versions a caller read; None: whichever is current
+
+
 class Editing:
     def __init__(self, directory: Directory) -> None:
         self.directory = directory
@@ -70,9 +88,11 @@ class Editing:
         self.directory.in_transaction(write)
         return service["_id"]
 
-    def update_service(self, service_id: str, body: dict[str, Any], author: dict[str, str]) -> bool:
+    def update_service(
+        self, service_id: str, body: dict[str, Any], author: dict, if_version: Versions = None
+    ) -> bool:
         """Apply the fields given; answer whether anything changed."""
-        before = self._current(self.directory.services, service_id)
+        before = self._current(self.directory.services, service_id, if_version)
         self._check_references(body)
         after = _with_child_ids({**before, **{k: val for k, val in body.items() if k != "id"}})
         changes = domain.field_changes(_editable(before), _editable(after))
@@ -84,9 +104,9 @@ class Editing:
         self._write_service(before, after, self._event("ServiceUpdated", after, change), [change])
         return True
 
-    def withdraw_service(self, service_id: str, author: dict[str, str]) -> bool:
+    def withdraw_service(self, service_id: str, author: dict, if_version: Versions = None) -> bool:
         """Withdraw a service; answer False if it already was."""
-        before = self._existing(self.directory.services, service_id)
+        before = self._existing(self.directory.services, service_id, if_version)
         if before.get("withdrawn_at"):
             return False
         at = now()
@@ -128,23 +148,37 @@ class Editing:
     def create_location(self, body: dict[str, Any], author: dict[str, str]) -> str:
         return self._create("location", self.directory.locations, body, author)
 
-    def update_organization(self, org_id: str, body: dict[str, Any], author: dict) -> bool:
+    def update_organization(
+        self, org_id: str, body: dict[str, Any], author: dict, if_version: Versions = None
+    ) -> bool:
         """Change an organisation; each of its current services is announced."""
-        return self._update("organization", self.directory.organizations, org_id, body, author)
+        organizations = self.directory.organizations
+        return self._update("organization", organizations, org_id, body, author, if_version)
 
-    def update_location(self, location_id: str, body: dict[str, Any], author: dict) -> bool:
-        """Change a location; each service offered there is announced."""
-        return self._update("location", self.directory.locations, location_id, body, author)
+    def update_location(
+        self, location_id: str, body: dict[str, Any], author: dict, if_version: Versions = None
+    ) -> bool:
+        """Change a location; each service offered there is announced. A location that
+        is or becomes confidential needs the safeguarding role."""
+        locations = self.directory.locations
+        return self._update("location", locations, location_id, body, author, if_version)
 
-    def withdraw_organization(self, org_id: str, author: dict[str, str]) -> bool:
+    def withdraw_organization(self, org_id: str, author: dict, if_version: Versions = None) -> bool:
         """The organisation goes, and with it every service it offers."""
-        return self._withdraw("organization", self.directory.organizations, org_id, author)
+        organizations = self.directory.organizations
+        return self._withdraw("organization", organizations, org_id, author, if_version)
 
-    def withdraw_location(self, location_id: str, author: dict[str, str]) -> bool:
-        """The location goes; services offered there stay, without it."""
-        return self._withdraw("location", self.directory.locations, location_id, author)
+    def withdraw_location(
+        self, location_id: str, author: dict, if_version: Versions = None
+    ) -> bool:
+        """The location goes; services offered there stay, without it. A confidential one
+        needs the safeguarding role."""
+        locations = self.directory.locations
+        return self._withdraw("location", locations, location_id, author, if_version)
 
     def _create(self, kind: str, collection: Collection, body: dict, author: dict) -> str:
+        if kind == "location":
+            _check_safeguarding({}, body, author)
         document = _with_child_ids({k: val for k, val in body.items() if k != "id"})
         document["_id"] = body.get("id") or new_id()
         at = now()
@@ -158,10 +192,14 @@ class Editing:
         self.directory.in_transaction(write)
         return document["_id"]
 
-    def _update(self, kind: str, collection: Collection, doc_id: str, body: dict, author) -> bool:
-        before = self._current(collection, doc_id)
+    def _update(
+        self, kind: str, collection: Collection, doc_id: str, body: dict, author, if_version
+    ) -> bool:
+        before = self._current(collection, doc_id, if_version)
         after = _with_child_ids({**before, **{k: val for k, val in body.items() if k != "id"}})
-        confidential = bool(before.get("x_confidential") or after.get("x_confidential"))
+        if kind == "location":
+            _check_safeguarding(before, after, author)
+        confidential = kind == "location" and domain.is_confidential(before, after)
         changes = domain.field_changes(_editable(before), _editable(after), confidential)
         if not changes:
             return False
@@ -171,8 +209,12 @@ class Editing:
         self._write_with_services(kind, collection, before, after, change)
         return True
 
-    def _withdraw(self, kind: str, collection: Collection, doc_id: str, author: dict) -> bool:
-        before = self._existing(collection, doc_id)
+    def _withdraw(
+        self, kind: str, collection: Collection, doc_id: str, author: dict, if_version
+    ) -> bool:
+        before = self._existing(collection, doc_id, if_version)
+        if kind == "location":
+            _check_safeguarding(before, before, author)
         if before.get("withdrawn_at"):
             return False
         at = now()
@@ -207,28 +249,42 @@ class Editing:
         document = {k: val for k, val in after.items() if k != "_id"}
         document["version"] = before["version"] + 1
 
+        # The version, and with it the confidential flag the role check read, must be as
+        # read: a location flagged confidential meanwhile is not overwritten.
+        unchanged = {
+            "_id": doc_id,
+            "version": before["version"],
+            "x_confidential": True if before.get("x_confidential") else {"$ne": True},
+        }
+
         def write(session: ClientSession) -> None:
-            result = collection.replace_one(
-                {"_id": doc_id, "version": before["version"]}, document, session=session
-            )
+            result = collection.replace_one(unchanged, document, session=session)
             if result.matched_count != 1:
                 raise Conflict()
             for service, changed, event in updates:
                 self._update_service(service, changed, event, session)
+            if kind == "location" and after.get("x_confidential"):
+                self._withhold_history(doc_id, session)
             self._record([change, *service_changes], session)
 
         self.directory.in_transaction(write)
 
     # ---- shared ------------------------------------------------------------------------
 
-    def _existing(self, collection: Collection, doc_id: str) -> dict[str, Any]:
+    def _existing(
+        self, collection: Collection, doc_id: str, if_version: Versions = None
+    ) -> dict[str, Any]:
         document = collection.find_one({"_id": doc_id}, outbox.WITHOUT_LOG)
         if document is None:
             raise NotFound(doc_id)
+        if if_version is not None and document["version"] not in if_version:
+            raise NotTheVersionRead(doc_id)
         return document
 
-    def _current(self, collection: Collection, doc_id: str) -> dict[str, Any]:
-        document = self._existing(collection, doc_id)
+    def _current(
+        self, collection: Collection, doc_id: str, if_version: Versions = None
+    ) -> dict[str, Any]:
+        document = self._existing(collection, doc_id, if_version)
         if document.get("withdrawn_at"):
             raise Withdrawn(doc_id)
         return document
@@ -275,6 +331,18 @@ class Editing:
         data = {"service": NESTED_SERVICE.dump(nested), "change": _json_change(change)}
         return new_event(type_name, SOURCE, service["_id"], data)
 
+    def _withhold_history(self, location_id: str, session: ClientSession) -> None:
+        """A location made confidential keeps no trace of where it is in its history."""
+        self.directory.metadata.update_many(
+            {
+                "resource_id": location_id,
+                "resource_type": "location",
+                "field_name": {"$nin": ["", *domain.PUBLIC_CONFIDENTIAL_FIELDS]},
+            },
+            {"$set": {"previous_value": domain.WITHHELD, "replacement_value": domain.WITHHELD}},
+            session=session,
+        )
+
     def _record(self, changes: list[dict], session: ClientSession) -> None:
         """HSDS metadata: one record per changed field, or one for a create or delete."""
         records = []
@@ -296,6 +364,11 @@ class Editing:
                 for field in fields
             ]
         self.directory.metadata.insert_many(records, session=session)
+
+
+def _check_safeguarding(before: dict, after: dict, author: dict) -> None:
+    if domain.is_confidential(before, after) and "safeguarding" not in author.get("roles", []):
+        raise Forbidden("safeguarding")
 
 
 def _service_after(

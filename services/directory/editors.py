@@ -24,6 +24,12 @@ class Editors(KeyHolders):
         super().__init__(db["editors"], KEY_PREFIX, cache_seconds)
 
 
-def author(editor: dict[str, Any]) -> dict[str, str]:
-    """How a change records who made it."""
-    return {"id": editor["_id"], "name": editor["name"]}
+def author(editor: dict[str, Any]) -> dict[str, Any]:
+    """Who makes a change: recorded by id and name; their roles decide what they may do."""
+    return {"id": editor["_id"], "name": editor["name"], "roles": list(editor.get("roles", []))}
+
+
+def operator(tool_id: str, name: str) -> dict[str, Any]:
+    """An operator's own tool (the seed, an import from a file) acts with every role: it
+    may load refuges, as its operator may."""
+    return {"id": tool_id, "name": name, "roles": list(ROLES)}

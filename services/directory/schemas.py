@@ -14,7 +14,7 @@ from backbone.events.hsds import (
     TaxonomySchema,
     TaxonomyTermSchema,
 )
-from backbone.events.referral import one_of, text
+from backbone.fields import Moment, identifier, one_of, text
 
 
 class PagingSchema(Schema):
@@ -24,9 +24,9 @@ class PagingSchema(Schema):
 
 
 class ServiceQuerySchema(PagingSchema):
-    taxonomy_term_id = fields.String(validate=validate.Length(min=1, max=100))
-    organization_id = fields.String(validate=validate.Length(min=1, max=100))
-    modified_after = fields.AwareDateTime(default_timezone=UTC)
+    taxonomy_term_id = identifier()
+    organization_id = identifier()
+    modified_after = Moment(default_timezone=UTC)
     local_authority = fields.String(
         validate=one_of(v.LOCAL_AUTHORITIES),
         metadata={"description": "Services for this area and national ones, local first."},
@@ -52,11 +52,11 @@ class OrganizationQuerySchema(PagingSchema):
 
 
 class TaxonomyTermQuerySchema(PagingSchema):
-    taxonomy_id = fields.String(validate=validate.Length(min=1, max=100))
+    taxonomy_id = identifier()
 
 
 class MetadataQuerySchema(Schema):
-    resource_id = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    resource_id = identifier(required=True)
 
 
 class ApiInfoSchema(Schema):

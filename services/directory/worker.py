@@ -13,12 +13,13 @@ from backbone.settings import Settings
 from backbone.worker import WorkerPlan
 from services.directory import SERVICE, transfer
 from services.directory.editing import Editing
+from services.directory.editors import operator
 from services.directory.repository import Directory
 from services.directory.seed import seed_services
 from services.directory.taxonomy import ensure_needs_taxonomy
 
 log = logging.getLogger(__name__)
-SEED_AUTHOR = {"id": "seed", "name": "Family Ties seed directory"}
+SEED_AUTHOR = operator("seed", "Family Ties seed directory")
 
 
 def plan(settings: Settings) -> WorkerPlan:

@@ -33,7 +33,7 @@ blp = Blueprint(
     url_prefix="/v1/referrals",
     description="Partners post referrals and follow what became of each.",
 )
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}\Z")
 # Schema instances are built once: building one with nested schemas costs milliseconds.
 REFERRAL = ReferralSchema()
 
@@ -107,7 +107,7 @@ def create_referral(referral: dict[str, Any]):
                 "Idempotency-Key already used",
                 "This key was sent before with a different referral. Use a new key.",
             ) from None
-        record = taken.existing
+        record = domain.as_first_answered(taken.existing)
     location = url_for("referrals.get_referral", referral_id=record["_id"])
     return record, 201, {"Location": location}
 

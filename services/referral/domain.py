@@ -137,3 +137,9 @@ def referrer_view(event_type: str, data: dict[str, Any]) -> dict[str, Any] | Non
         status = "allocated" if data["status"] == "allocated" else "accepted"
         return {"status": status, "at": data["at"]}
     return None
+
+
+def as_first_answered(record: dict[str, Any]) -> dict[str, Any]:
+    """The referral as its first 201 showed it: a retry with the same Idempotency-Key gets
+    that answer again, whatever has become of the referral since (GET tells that)."""
+    return {**record, "status": record["status_history"][0]["status"]}

@@ -3,7 +3,8 @@
 from marshmallow import Schema, fields, validate
 
 from backbone.events import vocabulary as v
-from backbone.events.referral import ReferralSchema, one_of
+from backbone.events.referral import ReferralSchema
+from backbone.fields import one_of
 
 
 class StoredReferral(fields.Nested):

@@ -14,10 +14,12 @@ from kafka.admin import NewTopic
 from backbone import kafka
 from backbone.clock import now
 from backbone.consumer import ConsumerRunner
+from backbone.events.catalogue import event_type as event_type_of
 from backbone.events.envelope import decode, encode, new_event
 from services.casework.handlers import handlers
 from services.directory.seed import seed_services
 from services.directory.taxonomy import need_term_id
+from services.referral import SOURCE as REFERRAL_SOURCE
 from tests.factories import referral_received_data
 from tests.integration.conftest import staff_key
 
@@ -26,7 +28,7 @@ CRUSE_ID = next(s["id"] for s in seed_services() if s["name"] == "Cruse bereavem
 
 def deliver(cases, event_type: str, subject: str, data: dict) -> dict:
     """Apply an event as casework's consumer does: decoded, in a transaction."""
-    envelope = new_event(event_type, "/test", subject, data)
+    envelope = new_event(event_type, event_type_of(event_type).source, subject, data)
     event = decode(encode(envelope))
     cases.in_transaction(lambda session: handlers(cases)[event_type](event, session))
     return envelope
@@ -78,9 +80,11 @@ def post(client, path, auth, body=None):
 
 
 def state(casework, case_id) -> tuple:
-    """What a refused request must leave as it was: the case, its events, its audit."""
+    """What a refused request must leave as it was: the case, its events, and its audit
+    trail but for the record of the refusal itself."""
     case = casework.cases.cases.find_one({"_id": case_id})
-    return case["version"], len(case["outbox"]), casework.cases.audit.count_documents({})
+    audit = casework.cases.audit.count_documents({"action": {"$ne": "refused"}})
+    return case["version"], len(case["outbox"]), audit
 
 
 def test_redelivering_every_referral_opens_no_second_case(settings, casework):
@@ -90,12 +94,16 @@ def test_redelivering_every_referral_opens_no_second_case(settings, casework):
     admin.close()
     producer = kafka.producer(settings)
     referrals = [a_referral() for _ in range(5)]
-    envelopes = [new_event("ReferralReceived", "/test", r["referral_id"], r) for r in referrals]
+    envelopes = [
+        new_event("ReferralReceived", REFERRAL_SOURCE, r["referral_id"], r) for r in referrals
+    ]
     for _ in range(2):  # every event twice
         for envelope in envelopes:
             producer.send(topic, key=envelope["subject"].encode(), value=encode(envelope))
     # and once more under a new event id, as if intake had published it afresh
-    again = new_event("ReferralReceived", "/test", referrals[0]["referral_id"], referrals[0])
+    again = new_event(
+        "ReferralReceived", REFERRAL_SOURCE, referrals[0]["referral_id"], referrals[0]
+    )
     producer.send(topic, key=again["subject"].encode(), value=encode(again)).get(10)
     group = f"casework-{uuid.uuid4().hex[:6]}"
     runner = ConsumerRunner(group, [topic], handlers(casework.cases), casework.cases.db, settings)
@@ -229,6 +237,9 @@ def test_the_permission_matrix(casework_app, casework, people, case_id, who, ope
     assert answer.status_code == MATRIX[who][operation], answer.get_json()
     if answer.status_code in (403, 404):  # refused: nothing changed, no read recorded
         assert state(casework, case_id) == before
+    refusals = casework.cases.audit.find({"case_id": case_id, "action": "refused"})
+    expected = [people[who][0]["name"]] if answer.status_code == 404 else []
+    assert [entry["staff_name"] for entry in refusals] == expected
 
 
 def test_without_a_key_or_with_a_wrong_one_nothing_is_answered(casework_app, case_id):
@@ -274,6 +285,16 @@ def test_reopening_needs_no_body(casework_app, people, case_id):
                       "happened_at": now().isoformat()}, "/method"),
         ("needs", {"needs": [{"need": "wealth", "status": "identified"}]}, "/needs/0/need"),
         ("close", {"outcomes": [], "outcome_for_referrer": "x"}, "/outcomes"),
+        ("close", {"outcomes": ["needs_met"], "outcome_for_referrer": "  "},
+         "/outcome_for_referrer"),
+        ("contacts", {"method": "telephone", "duration_minutes": 1.5,
+                      "happened_at": now().isoformat()}, "/duration_minutes"),
+        ("contacts", {"method": "telephone", "duration_minutes": 10, "notes": "a\x00b",
+                      "happened_at": now().isoformat()}, "/notes"),
+        ("contacts", {"method": "telephone", "duration_minutes": 10,
+                      "happened_at": "0001-01-01T00:00:00+00:01"}, "/happened_at"),
+        ("signposts", {"service_id": "\ud800", "method": "letter",
+                       "personal_details_shared": False}, "/service_id"),
     ],
 )  # fmt: skip
 def test_bad_input_is_refused_with_the_field_and_changes_nothing(

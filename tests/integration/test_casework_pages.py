@@ -255,3 +255,16 @@ def test_five_wrong_passwords_lock_the_username_for_a_while(site):
         assert attempt(username, "guess") == 429
     assert attempt("casey", PASSWORD) == 429  # even the right password, for now
     assert attempt("robin", PASSWORD) == 302  # others are not affected
+
+
+def test_every_file_the_stylesheets_ask_for_is_served(site):
+    client = browser(site, "casey")
+    page = client.get(f"{BASE}/cases/{site['case_id']}").get_data(as_text=True)
+    sheets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', page)
+    wanted = {
+        url
+        for sheet in sheets
+        for url in re.findall(r"url\((/[^)#?]+)", client.get(sheet).get_data(as_text=True))
+    }
+    assert any("/fonts/" in url for url in wanted)  # GOV.UK Frontend's own typeface
+    assert {url: client.get(url).status_code for url in wanted} == dict.fromkeys(wanted, 200)

@@ -19,9 +19,12 @@ from pymongo.errors import AutoReconnect
 
 from backbone import kafka, metrics, mongo
 from backbone.consumer import ConsumerRunner, dead_letter_topic
+from backbone.events.catalogue import topic_of
 from backbone.events.envelope import encode, new_event
 from backbone.kafka import ensure_topics
 from backbone.worker import WorkerPlan, consumer_task, run
+from services.casework import SOURCE as CASEWORK_SOURCE
+from services.referral import SOURCE as REFERRAL_SOURCE
 from tests.background import running, wait_for
 from tests.factories import referral_received_data
 from tests.kafka_reader import read_topic
@@ -59,7 +62,7 @@ class CountingView:
 
 
 def publish(producer: KafkaProducer, topic: str, subject: str, value: bytes | None = None) -> dict:
-    envelope = new_event("ReferralReceived", "/test", subject, referral_received_data())
+    envelope = new_event("ReferralReceived", REFERRAL_SOURCE, subject, referral_received_data())
     producer.send(topic, key=subject.encode(), value=value or encode(envelope)).get(10)
     return envelope
 
@@ -124,6 +127,33 @@ def test_redelivered_events_change_the_view_once_and_poison_goes_to_dead_letters
     assert view.counts() == {"s1": 1, "s2": 1, "db-blip": 1, "s3": 1}
     again.close()
     producer.close()
+
+
+def test_an_event_on_a_topic_its_service_does_not_own_is_dead_lettered(settings):
+    """A CaseDeclined on intake's topic is forged, however well formed: only casework
+    declines a case, on its own topic."""
+    referrals = topic_of("referral")
+    group = f"group-{uuid.uuid4().hex[:6]}"
+    ensure_topics(settings, [referrals, dead_letter_topic(group)])
+    db = mongo.database(settings, "consumertest")
+    view = CountingView(db)
+    declined = {"case_id": "c1", "referral_id": "forged-1", "at": "2026-11-23T10:00:00+00:00",
+                "by": "someone", "reason_for_referrer": "Not for us."}  # fmt: skip
+    forged = new_event("CaseDeclined", CASEWORK_SOURCE, "forged-1", declined)
+    producer = kafka.producer(settings)
+    producer.send(referrals, key=b"forged-1", value=encode(forged)).get(10)
+    publish(producer, referrals, "genuine-1")
+    producer.close()
+    runner = ConsumerRunner(group, [referrals], {"ReferralReceived": view, "CaseDeclined": view},
+                            db, settings, retry_seconds=0.1)  # fmt: skip
+
+    run_until(runner, lambda: "genuine-1" in view.counts())
+    runner.close()
+
+    assert "forged-1" not in view.counts()
+    dead = read_topic(settings.kafka_bootstrap_servers, dead_letter_topic(group), lambda r: r)
+    errors = {r.key: dict(r.headers)["familyties-error"].decode() for r in dead}
+    assert errors[b"forged-1"] == "CaseDeclined is published on familyties.casework.events alone"
 
 
 def test_a_worker_plan_runs_its_consumer_and_creates_its_dead_letter_topic(settings, topic):
@@ -196,7 +226,9 @@ def test_a_poll_stops_processing_in_time_and_the_rest_follows(settings, topic):
 
     producer = kafka.producer(settings)
     for n in range(8):
-        envelope = new_event("ReferralReceived", "/test", f"slow-{n}", referral_received_data())
+        envelope = new_event(
+            "ReferralReceived", REFERRAL_SOURCE, f"slow-{n}", referral_received_data()
+        )
         producer.send(topic, key=b"one-partition", value=encode(envelope)).get(10)
     producer.close()
     runner = make_runner(settings, topic, group, slow)

@@ -218,6 +218,14 @@ def test_a_revoked_editor_is_refused(directory_client, directory_app):
         ({"name": ""}, "/name"),
         ({"colour": "blue"}, "/colour"),
         ({"schedules": [{"opens_at": "25:00"}]}, "/schedules/0/opens_at"),
+        ({"name": " \n "}, "/name"),
+        ({"name": "Cruse\x1b[2J"}, "/name"),
+        ({"name": "Cruse \ud800"}, "/name"),
+        ({"description": "Nul\x00byte"}, "/description"),
+        ({"phones": [{"number": "0141 496 0000\n"}]}, "/phones/0/number"),
+        ({"minimum_age": 1.5}, "/minimum_age"),
+        ({"minimum_age": "5"}, "/minimum_age"),
+        ({"organization_id": "\ud800"}, "/organization_id"),
     ],
 )  # fmt: skip
 def test_a_bad_service_is_refused_with_the_field_and_why_and_nothing_changes(
@@ -239,6 +247,10 @@ def test_a_body_that_is_not_one_json_object_is_refused(directory_client, directo
                 content_type="application/json").status_code == 400  # fmt: skip
     assert send("/organizations", json=[1], headers=editor).status_code == 400
     assert send("/organizations", data="name=x", headers=editor).status_code == 415
+    twice = send("/organizations", data='{"name": "A", "name": "B", "description": "C"}',
+                 headers=editor, content_type="application/json")  # fmt: skip
+    assert twice.status_code == 400
+    assert twice.get_json()["detail"] == "The key 'name' is given twice."
     assert directory_client.patch("/services/nope", json={}, headers=editor).status_code == 404
     assert counts(directory) == before
 
@@ -341,6 +353,92 @@ def test_withdrawing_a_confidential_location_needs_safeguarding(
     assert directory_client.delete(path, headers=safeguarding_editor).status_code == 200
 
 
+def test_an_editor_cannot_change_a_location_flagged_confidential_while_they_write(
+    directory_client, directory, editor, monkeypatch
+):
+    hall = {"name": "Hall", "addresses": [{"address_1": REFUGE_STREET, "city": "Greenock",
+                                           "postal_code": REFUGE_POSTCODE}]}  # fmt: skip
+    location_id = directory_client.post("/locations", json=hall, headers=editor).get_json()["id"]
+    read = directory.locations.find_one
+
+    def flagged_right_after_the_first_read(*args, **kwargs):
+        found = read(*args, **kwargs)
+        monkeypatch.setattr(directory.locations, "find_one", read)
+        # a safeguarding editor makes it a refuge between this request's read and its write
+        directory.locations.update_one(
+            {"_id": location_id}, {"$set": {"x_confidential": True}, "$inc": {"version": 1}}
+        )
+        return found
+
+    monkeypatch.setattr(directory.locations, "find_one", flagged_right_after_the_first_read)
+    unflag = {"x_confidential": False, "name": "Hall, renamed"}
+    response = directory_client.patch(f"/locations/{location_id}", json=unflag, headers=editor)
+    assert response.status_code == 409  # written from a read that is no longer current
+    assert directory.locations.find_one({"_id": location_id})["x_confidential"] is True
+    public = directory_client.get(f"/locations/{location_id}").get_data(as_text=True)
+    assert REFUGE_STREET not in public
+
+
+@pytest.mark.parametrize("kind", ["services", "organizations", "locations"])
+def test_a_change_made_from_a_stale_read_is_refused_with_412(
+    directory_client, directory, editor, kind
+):
+    service = create_service(directory_client, editor)
+    resource = {
+        "services": service["id"],
+        "organizations": service["organization"]["id"],
+        "locations": directory_client.post("/locations", json={"name": "Hall"},
+                                           headers=editor).get_json()["id"],
+    }[kind]  # fmt: skip
+    path = f"/{kind}/{resource}"
+    read = directory_client.get(path)
+    assert read.headers["ETag"] == '"1"'
+    changed = directory_client.patch(
+        path, json={"name": "Renamed"}, headers=editor | {"If-Match": read.headers["ETag"]}
+    )
+    assert changed.status_code == 200
+    assert changed.headers["ETag"] == '"2"'
+
+    before = counts(directory)
+    for stale in (
+        directory_client.patch(path, json={"name": "Mine"}, headers=editor | {"If-Match": '"1"'}),
+        directory_client.delete(path, headers=editor | {"If-Match": '"1"'}),
+        directory_client.delete(path, headers=editor | {"If-Match": 'W/"2"'}),  # weak: never
+        directory_client.delete(path, headers=editor | {"If-Match": '""'}),
+    ):
+        assert stale.status_code == 412
+        assert stale.mimetype == "application/problem+json"
+    assert counts(directory) == before
+    assert directory_client.get(path).get_json()["name"] == "Renamed"
+    anything = directory_client.patch(
+        path, json={"name": "Any"}, headers=editor | {"If-Match": "*"}
+    )
+    assert anything.status_code == 200
+
+
+def test_a_location_made_confidential_keeps_no_address_in_its_history(
+    directory_client, editor, safeguarding_editor
+):
+    hall = {"name": "Hall", "addresses": [{"address_1": "1 Other Close", "city": "Greenock",
+                                           "postal_code": "G5 9ZZ"}]}  # fmt: skip
+    location_id = directory_client.post("/locations", json=hall, headers=editor).get_json()["id"]
+    moved = {"addresses": [{"address_1": REFUGE_STREET, "city": "Greenock",
+                            "postal_code": REFUGE_POSTCODE}], "latitude": 55.95}  # fmt: skip
+    path = f"/locations/{location_id}"
+    assert directory_client.patch(path, json=moved, headers=editor).status_code == 200
+    history = f"/metadata?resource_id={location_id}"
+    assert REFUGE_STREET in directory_client.get(history, headers=editor).get_data(as_text=True)
+
+    flag = {"x_confidential": True, "x_safe_contact": "Through the domestic abuse helpline."}
+    assert directory_client.patch(path, json=flag, headers=safeguarding_editor).status_code == 200
+
+    records = directory_client.get(history, headers=editor).get_json()
+    text = json.dumps(records)
+    for secret in (REFUGE_STREET, REFUGE_POSTCODE, "1 Other Close", "G5 9ZZ", "55.95"):
+        assert secret not in text
+    assert {r["field_name"] for r in records} >= {"addresses", "latitude", "x_confidential"}
+
+
 @pytest.mark.parametrize(
     ("path", "body", "pointer"),
     [
@@ -351,6 +449,8 @@ def test_withdrawing_a_confidential_location_needs_safeguarding(
         ("/services/{service}", {"phones": [{}]}, "/phones/0/number"),
         ("/services/{service}", {"name": None}, "/name"),
         ("/locations/{location}", {"addresses": [{}]}, "/addresses/0/address_1"),
+        ("/locations/{location}", {"latitude": "55.86"}, "/latitude"),
+        ("/locations/{location}", {"name": "Hall\ud800"}, "/name"),
     ],
 )  # fmt: skip
 def test_a_patch_with_an_incomplete_nested_object_is_refused(

@@ -56,6 +56,13 @@ def test_the_root_says_which_hsds_version_and_profile_and_where_the_openapi_is(c
     assert client.get(info["openapi_url"]).status_code == 200
 
 
+def test_links_given_out_use_the_configured_public_url_not_the_host_sent(settings):
+    public = dataclasses.replace(settings, public_urls={"directory": "https://dir.example.org"})
+    client = create_app(public).test_client()
+    info = client.get("/", headers={"Host": "attacker.example"}).get_json()
+    assert info["openapi_url"] == "https://dir.example.org/openapi.json"
+
+
 def test_a_page_has_the_hsds_envelope(client):
     page = services(client, per_page=5)
     assert page["size"] == 5
@@ -234,6 +241,9 @@ def test_public_reads_may_be_used_from_any_web_page(client, app):
         ({"referring_team": "EDINBURGH"}, "/referring_team"),
         ({"local_authority": "INVERCLYDE", "referring_team": "GLASGOW"}, "/"),
         ({"modified_after": "yesterday"}, "/modified_after"),
+        ({"modified_after": "0001-01-01T00:00:00+00:01"}, "/modified_after"),
+        ({"modified_after": "9999-12-31T23:59:59-23:59"}, "/modified_after"),
+        ({"search": "\x1b[2J"}, "/search"),
         ({"format": "xml"}, "/format"),
         ({"colour": "blue"}, "/colour"),
     ],

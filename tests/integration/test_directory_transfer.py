@@ -7,6 +7,7 @@ import json
 import pytest
 
 from backbone import outbox
+from services.directory.editors import operator
 from services.directory.seed import seed_services
 from services.directory.taxonomy import need_term_id
 from services.directory.worker import load_seed_if_empty
@@ -88,7 +89,7 @@ def test_a_file_touching_a_withdrawn_organisation_is_refused_whole(cli, director
     path = tmp_path / "directory.json"
     path.write_text(json.dumps(records[:1]))
     assert cli("import", str(path)).exit_code == 0
-    editing.withdraw_organization(records[0]["organization"]["id"], {"id": "e", "name": "E"})
+    editing.withdraw_organization(records[0]["organization"]["id"], operator("e", "E"))
 
     def stored():
         return directory.services.count_documents({}), directory.metadata.count_documents({})

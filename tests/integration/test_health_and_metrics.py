@@ -88,3 +88,11 @@ def test_a_request_the_database_cannot_serve_in_time_answers_503_and_stores_noth
     assert answer.content_type == "application/problem+json"
     assert answer.headers["Retry-After"] == "5"
     assert referral_db.referrals.count_documents({}) == 0
+
+
+def test_a_method_name_a_client_invents_is_counted_as_other(client):
+    for invented in ("BREW", "WHEN", "X-ANYTHING"):
+        client.open("/healthz", method=invented)
+    exposition = client.get("/metrics").get_data(as_text=True)
+    assert metric(exposition, "familyties_http_requests_total", method="other") == 3
+    assert not re.search(r'method="(BREW|WHEN|X-ANYTHING)"', exposition)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -46,6 +47,15 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_answer(client, 
     assert again.get_json() == first.get_json()
     assert again.headers["Location"] == first.headers["Location"]
     assert stored(referral_db) == (1, 1)
+
+    # Casework accepts it; a late retry still gets the first answer, as the README says.
+    referral_db.referrals.update_one(
+        {"_id": first.get_json()["id"]},
+        {"$set": {"status": "accepted"}, "$push": {"status_history": {"status": "accepted"}}},
+    )
+    late = client.post("/v1/referrals", json=referral(), headers=headers)
+    assert late.get_json() == first.get_json()
+    assert late.get_json()["status"] == "received"
 
 
 def test_the_same_idempotency_key_with_another_body_is_refused(client, auth, referral_db):
@@ -173,6 +183,19 @@ BAD_BODIES = {
     "future referral date": ({"referred_on": "2999-01-01"}, 422, "/referred_on"),
     "ancient referral date": ({"referred_on": "0001-01-02"}, 422, "/referred_on"),
     "nested beyond reason": (b"[" * 100_000 + b"]" * 100_000, 400, "/"),
+    "a lone surrogate": (
+        json.dumps(referral(family_member__name="Jordan \ud800")).encode(),
+        422,
+        "/family_member/name",
+    ),
+    "a key given twice": (
+        json.dumps(referral())[:-1].encode() + b', "urgency": "urgent"}',
+        400,
+        "/",
+    ),
+    "control characters": ({"family_member__name": "Jordan\x1b[31m"}, 422, "/family_member/name"),
+    "blank text": ({"reason": " \t "}, 422, "/reason"),
+    "a trailing newline": ({"referrer__phone": "0141 496 0001\n"}, 422, "/referrer/phone"),
 }
 
 

@@ -52,6 +52,10 @@ def test_data_that_is_not_json_is_refused_when_written_not_when_relayed():
         (lambda e: encode({**e, "type": "Unknown"}), "not in the event catalogue"),
         (lambda e: encode({**e, "schemaversion": 9}), "schema version 9"),
         (lambda e: encode({**e, "data": {**e["data"], "needs": ["nope"]}}), "data is invalid"),
+        (
+            lambda e: encode({**e, "source": "/familyties/casework"}),
+            "comes from /familyties/referral",
+        ),
     ],
 )
 def test_invalid_events_are_refused_with_the_reason(change, reason):
@@ -78,3 +82,8 @@ def test_the_asyncapi_document_names_every_event_and_its_references_resolve():
         node = document
         for key in ref.split("/"):
             node = node[key]
+
+
+def test_an_event_is_made_only_by_the_service_that_owns_its_type():
+    with pytest.raises(InvalidEvent, match="comes from /familyties/referral alone"):
+        new_event("ReferralReceived", "/familyties/casework", "r1", referral_received_data())
