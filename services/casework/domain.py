@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from backbone.clock import UK
 from backbone.events import vocabulary as v
 from backbone.events.case import CONTACT_METHODS, SIGNPOST_OUTCOMES
 from backbone.events.hsds import NATIONAL_AREA
@@ -37,7 +37,6 @@ ALLOWED = {
     "reopen": {"closed", "declined"},
 }
 FIRST_CONTACT_WORKING_DAYS = 5
-UK = ZoneInfo("Europe/London")
 
 
 class NotAllowed(Exception):

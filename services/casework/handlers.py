@@ -13,8 +13,6 @@ from backbone.ids import new_id
 from services.casework import SOURCE, domain
 from services.casework.repository import Cases
 
-NATIONAL = "Scotland"
-
 
 def handlers(cases: Cases) -> dict[str, Handler]:
     def referral_received(event: Event, session: ClientSession) -> None:

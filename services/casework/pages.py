@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -24,6 +23,7 @@ from marshmallow import Schema, ValidationError
 from pymongo.errors import PyMongoError
 
 from backbone import mongo
+from backbone.clock import UK
 from backbone.events import vocabulary as v
 from backbone.events.case import (
     CLOSING_OUTCOMES,
@@ -41,7 +41,6 @@ pages = Blueprint(
     "pages", __name__, template_folder="templates", static_folder="static",
     static_url_path="/static/casework",
 )  # fmt: skip
-LONDON = ZoneInfo("Europe/London")
 TIMELINE_TITLES = {
     "CaseOpened": "Referral received", "CaseAllocated": "Allocated",
     "ContactRecorded": "Contact", "NeedsAssessed": "Needs recorded",
@@ -78,7 +77,7 @@ def local_time(value: datetime | str | None) -> str:
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    local = value.astimezone(LONDON)
+    local = value.astimezone(UK)
     return f"{local.day} {local:%B %Y}, {local.hour % 12 or 12}:{local:%M}{local:%p}".replace(
         "AM", "am"
     ).replace("PM", "pm")
@@ -344,7 +343,7 @@ def _when(data) -> str | None:
     try:
         day, month, year = (int(data.get(f"happened_at-{p}", "")) for p in ("day", "month", "year"))
         hour, minute = (int(x) for x in data.get("happened_at-time", "").split(":"))
-        return datetime(year, month, day, hour, minute, tzinfo=LONDON).isoformat()
+        return datetime(year, month, day, hour, minute, tzinfo=UK).isoformat()
     except (ValueError, OverflowError):
         return None
 

@@ -8,12 +8,12 @@ import json
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, sync_playwright
 from werkzeug.serving import make_server
 
+from backbone.clock import UK
 from backbone.web import NODE_MODULES
 from services.casework.app import create_app
 from tests.integration.test_casework_api import (
@@ -126,7 +126,7 @@ def test_a_coordinator_works_a_case_from_sign_in_to_close(site, page):
     assert page.locator(".govuk-error-summary").is_visible()
     check("contact form, with errors")
     page.check("text=Went with the family to a Children's Hearing")
-    when = datetime.now(ZoneInfo("Europe/London")) - timedelta(minutes=5)
+    when = datetime.now(UK) - timedelta(minutes=5)
     page.fill("#happened_at", str(when.day))
     page.fill("#happened_at-month", str(when.month))
     page.fill("#happened_at-year", str(when.year))

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from openapi_spec_validator import validate
 
+from backbone.clock import UK
 from services.casework.pages import CONTENT_SECURITY_POLICY
 from tests.integration.test_casework_api import a_referral, deliver, state
 
 BASE = "https://casework.example"
-LONDON = ZoneInfo("Europe/London")
 PASSWORD = "correct horse battery"
 DATE_MESSAGE = "Enter a real date and a time, like 27 3 2026 and 14:30."
 
@@ -100,7 +99,7 @@ def test_the_permission_matrix_of_the_pages(site, who, page, expected):
 
 def valid_forms() -> dict[str, dict[str, str]]:
     """A valid submission of each form: a refusal is then about who sends it."""
-    today = datetime.now(LONDON) - timedelta(minutes=5)
+    today = datetime.now(UK) - timedelta(minutes=5)
     return {
         "contact": {"method": "telephone", "happened_at-day": str(today.day),
                     "happened_at-month": str(today.month), "happened_at-year": str(today.year),
