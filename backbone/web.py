@@ -234,7 +234,8 @@ def serve_node_package(app: Flask, url_prefix: str, *package_dirs: str) -> None:
 
     def asset(filename: str):
         for root in roots[:-1]:
-            if safe_join(str(root), filename) and (root / filename).is_file():
+            path = safe_join(str(root), filename)  # None for a path that leaves root
+            if path and Path(path).is_file():
                 return send_from_directory(root, filename, max_age=3600)
         return send_from_directory(roots[-1], filename, max_age=3600)
 

@@ -178,7 +178,7 @@ class Editing:
 
     def _create(self, kind: str, collection: Collection, body: dict, author: dict) -> str:
         if kind == "location":
-            _check_safeguarding({}, body, author)
+            _check_safeguarding(author, body)
         document = _with_child_ids({k: val for k, val in body.items() if k != "id"})
         document["_id"] = body.get("id") or new_id()
         at = now()
@@ -198,7 +198,7 @@ class Editing:
         before = self._current(collection, doc_id, if_version)
         after = _with_child_ids({**before, **{k: val for k, val in body.items() if k != "id"}})
         if kind == "location":
-            _check_safeguarding(before, after, author)
+            _check_safeguarding(author, before, after)
         confidential = kind == "location" and domain.is_confidential(before, after)
         changes = domain.field_changes(_editable(before), _editable(after), confidential)
         if not changes:
@@ -214,7 +214,7 @@ class Editing:
     ) -> bool:
         before = self._existing(collection, doc_id, if_version)
         if kind == "location":
-            _check_safeguarding(before, before, author)
+            _check_safeguarding(author, before)
         if before.get("withdrawn_at"):
             return False
         at = now()
@@ -366,8 +366,10 @@ class Editing:
         self.directory.metadata.insert_many(records, session=session)
 
 
-def _check_safeguarding(before: dict, after: dict, author: dict) -> None:
-    if domain.is_confidential(before, after) and "safeguarding" not in author.get("roles", []):
+def _check_safeguarding(author: dict, *states: dict) -> None:
+    """A location confidential in any of these states (as read, as it would become) is
+    the safeguarding role's alone."""
+    if domain.is_confidential(*states) and "safeguarding" not in author.get("roles", []):
         raise Forbidden("safeguarding")
 
 
