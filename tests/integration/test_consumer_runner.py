@@ -137,15 +137,26 @@ def test_an_event_on_a_topic_its_service_does_not_own_is_dead_lettered(settings)
     ensure_topics(settings, [referrals, dead_letter_topic(group)])
     db = mongo.database(settings, "consumertest")
     view = CountingView(db)
-    declined = {"case_id": "c1", "referral_id": "forged-1", "at": "2026-11-23T10:00:00+00:00",
-                "by": "someone", "reason_for_referrer": "Not for us."}  # fmt: skip
+    declined = {
+        "case_id": "c1",
+        "referral_id": "forged-1",
+        "at": "2026-11-23T10:00:00+00:00",
+        "by": "someone",
+        "reason_for_referrer": "Not for us.",
+    }
     forged = new_event("CaseDeclined", CASEWORK_SOURCE, "forged-1", declined)
     producer = kafka.producer(settings)
     producer.send(referrals, key=b"forged-1", value=encode(forged)).get(10)
     publish(producer, referrals, "genuine-1")
     producer.close()
-    runner = ConsumerRunner(group, [referrals], {"ReferralReceived": view, "CaseDeclined": view},
-                            db, settings, retry_seconds=0.1)  # fmt: skip
+    runner = ConsumerRunner(
+        group,
+        [referrals],
+        {"ReferralReceived": view, "CaseDeclined": view},
+        db,
+        settings,
+        retry_seconds=0.1,
+    )
 
     run_until(runner, lambda: "genuine-1" in view.counts())
     runner.close()

@@ -247,8 +247,12 @@ def test_a_body_that_is_not_one_json_object_is_refused(directory_client, directo
                 content_type="application/json").status_code == 400  # fmt: skip
     assert send("/organizations", json=[1], headers=editor).status_code == 400
     assert send("/organizations", data="name=x", headers=editor).status_code == 415
-    twice = send("/organizations", data='{"name": "A", "name": "B", "description": "C"}',
-                 headers=editor, content_type="application/json")  # fmt: skip
+    twice = send(
+        "/organizations",
+        data='{"name": "A", "name": "B", "description": "C"}',
+        headers=editor,
+        content_type="application/json",
+    )
     assert twice.status_code == 400
     assert twice.get_json()["detail"] == "The key 'name' is given twice."
     assert directory_client.patch("/services/nope", json={}, headers=editor).status_code == 404
@@ -356,8 +360,12 @@ def test_withdrawing_a_confidential_location_needs_safeguarding(
 def test_an_editor_cannot_change_a_location_flagged_confidential_while_they_write(
     directory_client, directory, editor, monkeypatch
 ):
-    hall = {"name": "Hall", "addresses": [{"address_1": REFUGE_STREET, "city": "Greenock",
-                                           "postal_code": REFUGE_POSTCODE}]}  # fmt: skip
+    hall = {
+        "name": "Hall",
+        "addresses": [
+            {"address_1": REFUGE_STREET, "city": "Greenock", "postal_code": REFUGE_POSTCODE}
+        ],
+    }
     location_id = directory_client.post("/locations", json=hall, headers=editor).get_json()["id"]
     read = directory.locations.find_one
 
@@ -387,9 +395,10 @@ def test_a_change_made_from_a_stale_read_is_refused_with_412(
     resource = {
         "services": service["id"],
         "organizations": service["organization"]["id"],
-        "locations": directory_client.post("/locations", json={"name": "Hall"},
-                                           headers=editor).get_json()["id"],
-    }[kind]  # fmt: skip
+        "locations": directory_client.post(
+            "/locations", json={"name": "Hall"}, headers=editor
+        ).get_json()["id"],
+    }[kind]
     path = f"/{kind}/{resource}"
     read = directory_client.get(path)
     assert read.headers["ETag"] == '"1"'
@@ -419,11 +428,17 @@ def test_a_change_made_from_a_stale_read_is_refused_with_412(
 def test_a_location_made_confidential_keeps_no_address_in_its_history(
     directory_client, editor, safeguarding_editor
 ):
-    hall = {"name": "Hall", "addresses": [{"address_1": "1 Other Close", "city": "Greenock",
-                                           "postal_code": "G5 9ZZ"}]}  # fmt: skip
+    hall = {
+        "name": "Hall",
+        "addresses": [{"address_1": "1 Other Close", "city": "Greenock", "postal_code": "G5 9ZZ"}],
+    }
     location_id = directory_client.post("/locations", json=hall, headers=editor).get_json()["id"]
-    moved = {"addresses": [{"address_1": REFUGE_STREET, "city": "Greenock",
-                            "postal_code": REFUGE_POSTCODE}], "latitude": 55.95}  # fmt: skip
+    moved = {
+        "addresses": [
+            {"address_1": REFUGE_STREET, "city": "Greenock", "postal_code": REFUGE_POSTCODE}
+        ],
+        "latitude": 55.95,
+    }
     path = f"/locations/{location_id}"
     assert directory_client.patch(path, json=moved, headers=editor).status_code == 200
     history = f"/metadata?resource_id={location_id}"
