@@ -7,6 +7,8 @@ from typing import Any
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
+from backbone.errors import Refused
+
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -27,6 +29,11 @@ class Problem(Exception):
         self.detail = detail
         self.errors = errors
         self.headers = headers or {}
+
+    @classmethod
+    def of(cls, refused: Refused) -> Problem:
+        """The problem that answers a service layer's refusal."""
+        return cls(refused.status, refused.title, refused.detail, refused.errors or None)
 
     def response(self) -> Response:
         body: dict[str, Any] = {"type": "about:blank", "title": self.title, "status": self.status}
@@ -81,4 +88,5 @@ def _from_http_exception(error: HTTPException) -> Problem:
 
 def register(app: Flask) -> None:
     app.register_error_handler(Problem, lambda problem: problem.response())
+    app.register_error_handler(Refused, lambda refused: Problem.of(refused).response())
     app.register_error_handler(HTTPException, lambda error: _from_http_exception(error).response())

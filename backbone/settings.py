@@ -73,7 +73,6 @@ class Settings:
     relay_backoff_max_seconds: float = 10.0
     # The same warning (broker away, events waiting) is logged at most once per interval.
     warning_interval_seconds: float = 60.0
-    api_key_cache_seconds: float = 10.0
     log_level: str = "INFO"
     # Signs web sessions. Unset, a key is made once and kept in var_dir (see secret_key()).
     session_secret: str | None = None
@@ -131,7 +130,6 @@ class Settings:
             warning_interval_seconds=_env_float(
                 "WARNING_INTERVAL_SECONDS", cls.warning_interval_seconds
             ),
-            api_key_cache_seconds=_env_float("API_KEY_CACHE_SECONDS", cls.api_key_cache_seconds),
             log_level=_env("LOG_LEVEL", cls.log_level),
             session_secret=os.environ.get("FAMILYTIES_SESSION_SECRET") or None,
         )

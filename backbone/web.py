@@ -13,7 +13,7 @@ from pathlib import Path
 import pymongo
 from apispec.ext.marshmallow import MarshmallowPlugin, resolver
 from flask import Flask, Response, g, jsonify, request, send_from_directory
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
 from marshmallow import Schema
 from prometheus_client import CollectorRegistry
 from pymongo import MongoClient
@@ -23,6 +23,7 @@ from pymongo.errors import PyMongoError
 from werkzeug.security import safe_join
 
 from backbone import logs, metrics, mongo, outbox, problems
+from backbone.api_keys import KeyHolders, key_check
 from backbone.fields import has_lone_surrogate
 from backbone.health import broker_check, database_check, readiness
 from backbone.problems import Problem
@@ -134,6 +135,30 @@ def create_service_app(
         return Response(metrics.exposition(metrics_registry), mimetype="text/plain; version=0.0.4")
 
     return app, api
+
+
+def register_api(
+    app: Flask,
+    api: Api,
+    blueprint: Blueprint,
+    holders: KeyHolders,
+    kind: str,
+    open_reads: bool = False,
+) -> None:
+    """Register an API blueprint behind its callers' API keys (see `key_check`), before
+    any of its own request functions run; a write's body, if any, must be one JSON
+    object (`require_json_object`)."""
+    api.register_blueprint(blueprint)
+    first = [key_check(holders, kind, f"familyties-{app.name}", open_reads), _writes_carry_json]
+    app.before_request_funcs.setdefault(blueprint.name, [])[:0] = first
+
+
+def _writes_carry_json() -> None:
+    if request.method in WRITES and (request.content_length or request.mimetype):
+        require_json_object()
+
+
+WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
 class _DatabaseDeadline:

@@ -36,7 +36,6 @@ def settings(kafka_server, mongo_server) -> Settings:
         mongodb_uri=mongo_server[0],
         kafka_bootstrap_servers=kafka_server[0],
         database_prefix=f"t{uuid.uuid4().hex[:10]}_",
-        api_key_cache_seconds=0,
         outbox_poll_seconds=0.05,
         session_secret="a session secret for tests only",
     )

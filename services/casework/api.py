@@ -5,17 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, request
+from flask import current_app, g
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
-from backbone.api_keys import bearer_key
-from backbone.problems import Problem
-from backbone.web import require_json_object
 from services.casework import schemas as s
-from services.casework.domain import NotAllowed
-from services.casework.operations import Casework, Forbidden, NotYours
-from services.casework.repository import Conflict
+from services.casework.operations import Casework
 
 blp = Blueprint(
     "cases",
@@ -30,49 +25,13 @@ def _casework() -> Casework:
     return current_app.extensions["casework"]
 
 
-@blp.before_request
-def identify_staff() -> None:
-    key = bearer_key(request.headers.get("Authorization", ""))
-    g.staff = _casework().staff.authenticate(key) if key else None
-    if g.staff is None:
-        raise Problem(
-            401,
-            "Unauthorised",
-            "Send a current staff API key as 'Authorization: Bearer <key>'.",
-            headers={"WWW-Authenticate": 'Bearer realm="familyties-casework"'},
-        )
-    if request.method == "POST" and (request.content_length or request.mimetype):
-        require_json_object()  # reopening needs no body; any body sent must be JSON
-
-
-def answer(operation, *args) -> Any:
-    """Run an operation for the signed-in person; its refusals become problems."""
-    try:
-        return operation(g.staff, *args)
-    except NotYours:
-        raise Problem(404, "Not found", "No case of yours has this id.") from None
-    except Forbidden as forbidden:
-        raise Problem(403, "Forbidden", forbidden.message) from None
-    except NotAllowed as refused:
-        raise Problem(
-            422,
-            "The case does not allow this",
-            refused.message,
-            errors=[{"pointer": refused.field, "detail": refused.message}],
-        ) from None
-    except Conflict:
-        raise Problem(
-            409, "Conflict", "The case changed meanwhile: read it and try again."
-        ) from None
-
-
 @blp.get("/cases")
 @blp.arguments(s.CaseQuerySchema(), location="query", unknown=RAISE)
 @blp.response(200, s.CaseSummarySchema(many=True))
 @blp.doc(security=SECURITY)
 def list_cases(query: dict[str, Any]):
     """A coordinator's own cases, or every case for a manager, newest first."""
-    return answer(_casework().list_cases, query)
+    return _casework().list_cases(g.caller, query)
 
 
 @blp.get("/cases/<case_id>")
@@ -80,7 +39,7 @@ def list_cases(query: dict[str, Any]):
 @blp.doc(security=SECURITY)
 def get_case(case_id: str):
     """The whole case. The read is recorded in its audit trail."""
-    return answer(_casework().read, case_id)
+    return _casework().read(g.caller, case_id)
 
 
 @blp.get("/cases/<case_id>/audit")
@@ -88,7 +47,7 @@ def get_case(case_id: str):
 @blp.doc(security=SECURITY)
 def get_audit_trail(case_id: str):
     """Who read or changed the case, and when (managers)."""
-    return answer(_casework().audit_trail, case_id)
+    return _casework().audit_trail(g.caller, case_id)
 
 
 @blp.post("/cases/<case_id>/allocation")
@@ -97,7 +56,7 @@ def get_audit_trail(case_id: str):
 @blp.doc(security=SECURITY)
 def allocate(body: dict[str, Any], case_id: str):
     """Allocate or reassign the case to a coordinator (managers). CaseAllocated."""
-    return answer(_casework().allocate, case_id, body["coordinator_id"])
+    return _casework().allocate(g.caller, case_id, body["coordinator_id"])
 
 
 @blp.post("/cases/<case_id>/contacts")
@@ -106,7 +65,7 @@ def allocate(body: dict[str, Any], case_id: str):
 @blp.doc(security=SECURITY)
 def record_contact(body: dict[str, Any], case_id: str):
     """Record a contact with the family. ContactRecorded (without the notes)."""
-    return answer(_casework().record_contact, case_id, body)
+    return _casework().record_contact(g.caller, case_id, body)
 
 
 @blp.post("/cases/<case_id>/needs")
@@ -115,7 +74,7 @@ def record_contact(body: dict[str, Any], case_id: str):
 @blp.doc(security=SECURITY)
 def assess_needs(body: dict[str, Any], case_id: str):
     """Record needs as identified or addressed. NeedsAssessed."""
-    return answer(_casework().assess_needs, case_id, body["needs"])
+    return _casework().assess_needs(g.caller, case_id, body["needs"])
 
 
 @blp.post("/cases/<case_id>/signposts")
@@ -125,7 +84,7 @@ def assess_needs(body: dict[str, Any], case_id: str):
 def signpost(body: dict[str, Any], case_id: str):
     """Signpost the family to a directory service; their details go only with their
     consent. SignpostMade."""
-    return answer(_casework().signpost, case_id, body)
+    return _casework().signpost(g.caller, case_id, body)
 
 
 @blp.post("/cases/<case_id>/signposts/<signpost_id>/outcome")
@@ -134,7 +93,7 @@ def signpost(body: dict[str, Any], case_id: str):
 @blp.doc(security=SECURITY)
 def record_signpost_outcome(body: dict[str, Any], case_id: str, signpost_id: str):
     """Whether the family engaged with the service. SignpostOutcomeRecorded."""
-    return answer(_casework().record_signpost_outcome, case_id, signpost_id, body["outcome"])
+    return _casework().record_signpost_outcome(g.caller, case_id, signpost_id, body["outcome"])
 
 
 @blp.post("/cases/<case_id>/support")
@@ -143,7 +102,7 @@ def record_signpost_outcome(body: dict[str, Any], case_id: str, signpost_id: str
 @blp.doc(security=SECURITY)
 def set_support(body: dict[str, Any], case_id: str):
     """Start or end ongoing one-to-one support. SupportStarted or SupportEnded."""
-    return answer(_casework().set_support, case_id, body["ongoing"])
+    return _casework().set_support(g.caller, case_id, body["ongoing"])
 
 
 @blp.post("/cases/<case_id>/decline")
@@ -152,7 +111,7 @@ def set_support(body: dict[str, Any], case_id: str):
 @blp.doc(security=SECURITY)
 def decline(body: dict[str, Any], case_id: str):
     """Decline the referral, with a reason the referrer will read. CaseDeclined."""
-    return answer(_casework().decline, case_id, body["reason_for_referrer"])
+    return _casework().decline(g.caller, case_id, body["reason_for_referrer"])
 
 
 @blp.post("/cases/<case_id>/close")
@@ -161,7 +120,7 @@ def decline(body: dict[str, Any], case_id: str):
 @blp.doc(security=SECURITY)
 def close(body: dict[str, Any], case_id: str):
     """Close the case with its outcomes, in words for the referrer. CaseClosed."""
-    return answer(_casework().close, case_id, body["outcomes"], body["outcome_for_referrer"])
+    return _casework().close(g.caller, case_id, body["outcomes"], body["outcome_for_referrer"])
 
 
 @blp.post("/cases/<case_id>/reopen")
@@ -169,7 +128,7 @@ def close(body: dict[str, Any], case_id: str):
 @blp.doc(security=SECURITY)
 def reopen(case_id: str):
     """Reopen a closed or declined case. CaseReopened."""
-    return answer(_casework().reopen, case_id)
+    return _casework().reopen(g.caller, case_id)
 
 
 @blp.get("/directory-services")

@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from backbone import logs, mongo
 from backbone.settings import Settings
-from backbone.web import create_service_app, serve_node_package
+from backbone.web import create_service_app, register_api, serve_node_package
 from services.casework import SERVICE
 from services.casework.api import blp
 from services.casework.operations import Casework
@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     logs.configure(SERVICE, settings.log_level)
     db = mongo.database(settings, SERVICE)
     cases = Cases(db)
-    staff = Staff(db, settings.api_key_cache_seconds)
+    staff = Staff(db)
     # Under `make run` the database may still be starting: wait for it rather than fail.
     with pymongo.timeout(60):
         cases.ensure_indexes()
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         ("staffKey", "Staff API key"),
     )  # fmt: skip
     app.extensions["casework"] = Casework(cases, staff)
-    api.register_blueprint(blp)
+    register_api(app, api, blp, staff, "staff")
     _add_pages(app, settings)
     return app
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backbone.clock import UK
+from backbone.errors import NotAllowed
 from backbone.events import vocabulary as v
 from backbone.events.case import CONTACT_METHODS, SIGNPOST_OUTCOMES
 from backbone.events.hsds import NATIONAL_AREA
@@ -37,15 +38,6 @@ ALLOWED = {
     "reopen": {"closed", "declined"},
 }
 FIRST_CONTACT_WORKING_DAYS = 5
-
-
-class NotAllowed(Exception):
-    """The case does not accept this now; `field` names what is wrong, if one thing is."""
-
-    def __init__(self, message: str, field: str = "/") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 @dataclass

@@ -6,21 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from backbone.clock import now
+from backbone.errors import Forbidden, NotAllowed, NotFound
 from backbone.ids import new_id
 from services.casework import domain
-from services.casework.domain import NotAllowed
 from services.casework.repository import Cases
 from services.casework.staff import Staff
 
-
-class NotYours(LookupError):
-    """No such case for this person: a coordinator is not told another's case exists."""
-
-
-class Forbidden(PermissionError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+# A coordinator is not told that another's case exists: it is not found, as no case is.
+NOT_YOURS = "No case of yours has this id."
 
 
 def is_manager(staff: dict[str, Any]) -> bool:
@@ -136,10 +129,10 @@ class Casework:
         on another's case is refused as if it did not exist, and kept in its audit trail."""
         case = self.cases.get(case_id)
         if case is None:
-            raise NotYours(case_id)
+            raise NotFound(NOT_YOURS)
         if not (is_manager(staff) or case["coordinator_id"] == staff["_id"]):
             self.cases.record_refusal(case_id, staff, now())
-            raise NotYours(case_id)
+            raise NotFound(NOT_YOURS)
         return case
 
     def _apply(self, staff: dict, case: dict, changes: list[domain.Change]) -> dict[str, Any]:

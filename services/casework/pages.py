@@ -24,6 +24,7 @@ from pymongo.errors import PyMongoError
 
 from backbone import mongo
 from backbone.clock import UK
+from backbone.errors import Conflict, Forbidden, NotAllowed, NotFound
 from backbone.events import vocabulary as v
 from backbone.events.case import (
     CLOSING_OUTCOMES,
@@ -32,9 +33,8 @@ from backbone.events.case import (
     SIGNPOST_OUTCOMES,
 )
 from services.casework import schemas
-from services.casework.domain import STATUSES, NotAllowed
-from services.casework.operations import Casework, Forbidden, NotYours, is_manager
-from services.casework.repository import Conflict
+from services.casework.domain import STATUSES
+from services.casework.operations import Casework, is_manager
 from services.casework.staff import LockedOut
 
 pages = Blueprint(
@@ -85,13 +85,13 @@ def local_time(value: datetime | str | None) -> str:
 
 @pages.before_request
 def require_sign_in():
-    g.staff = None
+    g.caller = None
     token = session.get("token")
     if token:
-        g.staff = _casework().staff.signed_in(token)
-        if g.staff is None:  # expired, signed out elsewhere, or the account revoked
+        g.caller = _casework().staff.signed_in(token)
+        if g.caller is None:  # expired, signed out elsewhere, or the account revoked
             session.clear()
-    if g.staff is None and request.endpoint not in OPEN_PAGES:
+    if g.caller is None and request.endpoint not in OPEN_PAGES:
         return redirect(url_for("pages.sign_in"))
     return None
 
@@ -178,7 +178,7 @@ def my_cases():
         filters = schemas.CaseQuerySchema().load(raw)
     except ValidationError:
         filters, raw = {}, {}
-    found = _casework().list_cases(g.staff, filters)
+    found = _casework().list_cases(g.caller, filters)
     return render_template("cases.html", cases=found, filters=raw)
 
 
@@ -191,8 +191,8 @@ def case_page(case_id: str):
 def _operation(operation, *args):
     """An operation for the signed-in person; a case not theirs is a 404."""
     try:
-        return operation(g.staff, *args)
-    except NotYours:
+        return operation(g.caller, *args)
+    except NotFound:
         abort(404)
     except Forbidden:
         abort(403)
@@ -214,7 +214,7 @@ FORMS: dict[str, dict[str, Any]] = {
 def case_form(case_id: str, form: str):
     if form not in FORMS:
         abort(404)
-    if form == "allocate" and not is_manager(g.staff):
+    if form == "allocate" and not is_manager(g.caller):
         abort(403)
     case = _operation(_casework().read, case_id, f"{form} form")
     errors: dict[str, str] = {}
@@ -264,7 +264,7 @@ def _button(case_id: str, change):
     try:
         _operation(change)
     except NotAllowed as refused:
-        return _case_page_with(case_id, refused.message)
+        return _case_page_with(case_id, refused.detail)
     except Conflict:
         return _case_page_with(case_id, "Someone changed this case meanwhile: try again.")
     return redirect(url_for("pages.case_page", case_id=case_id))
@@ -362,8 +362,8 @@ def _apply(form: str, case_id: str, body: dict[str, Any]) -> None:
     try:
         _operation(operations[form])
     except NotAllowed as refused:
-        field = refused.field.strip("/").split("/")[0] or "actions"
-        raise FormErrors({field: refused.message}) from None
+        field = (refused.field or "").strip("/").split("/")[0] or "actions"
+        raise FormErrors({field: refused.detail}) from None
     except Conflict:
         raise FormErrors({"actions": "Someone changed this case meanwhile: try again."}) from None
 

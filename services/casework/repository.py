@@ -12,14 +12,11 @@ from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
 from backbone import mongo, outbox
+from backbone.errors import Conflict
 from backbone.events.envelope import new_event
 from backbone.ids import new_id
 from services.casework import SOURCE
 from services.casework.domain import Change
-
-
-class Conflict(Exception):
-    """The case changed meanwhile; nothing was written, and the caller may retry."""
 
 
 class Cases:
@@ -77,7 +74,7 @@ class Cases:
                 {"_id": case["_id"], "version": case["version"]}, update, session=session
             )
             if result.matched_count != 1:
-                raise Conflict()
+                raise Conflict("The case changed meanwhile: read it and try again.")
             self.audit.insert_many(
                 [_audit(case["_id"], staff, at, c.event_type, c.summary) for c in changes],
                 session=session,

@@ -35,8 +35,8 @@ _UNKNOWN = _HASHER.hash("no such account")
 
 
 class Staff(KeyHolders):
-    def __init__(self, db: Database, cache_seconds: float = 0) -> None:
-        super().__init__(db["staff"], KEY_PREFIX, cache_seconds)
+    def __init__(self, db: Database) -> None:
+        super().__init__(db["staff"], KEY_PREFIX)
         self.sessions = db["sessions"]
         self.failures = db["sign_in_failures"]
 

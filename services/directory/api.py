@@ -14,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 from werkzeug.http import quote_etag
 
 from backbone import outbox
-from backbone.api_keys import bearer_key
+from backbone.api_keys import require_role
 from backbone.events.hsds import (
     HSDS_VERSION,
     NESTED_SERVICE,
@@ -28,7 +28,6 @@ from backbone.events.hsds import (
     TaxonomyTermSchema,
 )
 from backbone.problems import Problem
-from backbone.web import require_json_object
 from services.directory import domain
 from services.directory.editing import (
     Conflict,
@@ -90,26 +89,17 @@ def _editing() -> Editing:
 
 
 @blp.before_request
-def identify_editor() -> None:
-    """Reads need no key; a key that is sent must be good. Writes need the editor role."""
-    g.editor = None
-    header = request.headers.get("Authorization")
-    if header is not None:
-        key = bearer_key(header)
-        g.editor = current_app.extensions["editors"].authenticate(key) if key else None
-        if g.editor is None:
-            raise _unauthorised()
+def writes_need_an_editor() -> None:
+    """Reads need no key (a key that is sent must be good); writes need the editor role."""
     if request.method in WRITES:
-        _require_role("editor")
-    if request.method in ("POST", "PATCH"):
-        require_json_object()
+        require_role("editor")
 
 
 @blp.after_request
 def cache_and_cors(response: Response) -> Response:
     """Public reads may be used from any web page (Open Referral UK asks for this);
     what an editor's key unlocked is for that editor alone."""
-    if g.get("editor") is None:
+    if g.get("caller") is None:
         if request.method in ("GET", "HEAD"):
             response.headers["Access-Control-Allow-Origin"] = "*"
     else:
@@ -118,24 +108,8 @@ def cache_and_cors(response: Response) -> Response:
     return response
 
 
-def _unauthorised() -> Problem:
-    return Problem(
-        401,
-        "Unauthorised",
-        "Send a current directory editor's key as 'Authorization: Bearer <key>'.",
-        headers={"WWW-Authenticate": 'Bearer realm="familyties-directory"'},
-    )
-
-
-def _require_role(role: str) -> None:
-    if g.editor is None:
-        raise _unauthorised()
-    if role not in g.editor.get("roles", []):
-        raise Problem(403, "Forbidden", f"This needs the '{role}' role.")
-
-
 def _sees_confidential() -> bool:
-    return g.editor is not None and "safeguarding" in g.editor.get("roles", [])
+    return g.caller is not None and "safeguarding" in g.caller.get("roles", [])
 
 
 def _not_found(what: str) -> Problem:
@@ -348,7 +322,7 @@ def _page(collection: str, found: dict[str, Any], query: dict[str, Any]) -> dict
 @blp.doc(security=EDITOR_WRITE["security"])
 def create_service(body: dict[str, Any]):
     """Add a service (editor role). Announced as ServicePublished."""
-    service_id = _write(lambda: _editing().create_service(body, author(g.editor)))
+    service_id = _write(lambda: _editing().create_service(body, author(g.caller)))
     return _created(_service(service_id), url_for("directory.get_service", service_id=service_id))
 
 
@@ -364,7 +338,7 @@ def _created(answer: Answer, location: str) -> Answer:
 def update_service(body: dict[str, Any], service_id: str):
     """Change the fields given (editor role). Announced as ServiceUpdated."""
     change = _editing().update_service
-    _write(lambda: change(service_id, body, author(g.editor), _if_version()), "service")
+    _write(lambda: change(service_id, body, author(g.caller), _if_version()), "service")
     return _service(service_id)
 
 
@@ -375,7 +349,7 @@ def withdraw_service(service_id: str):
     """Withdraw a service (editor role): families are no longer signposted to it.
     Announced as ServiceWithdrawn."""
     change = _editing().withdraw_service
-    _write(lambda: change(service_id, author(g.editor), _if_version()), "service")
+    _write(lambda: change(service_id, author(g.caller), _if_version()), "service")
     return _service(service_id)
 
 
@@ -385,7 +359,7 @@ def withdraw_service(service_id: str):
 @blp.doc(security=EDITOR_WRITE["security"])
 def create_organization(body: dict[str, Any]):
     """Add an organisation (editor role)."""
-    org_id = _write(lambda: _editing().create_organization(body, author(g.editor)))
+    org_id = _write(lambda: _editing().create_organization(body, author(g.caller)))
     location = url_for("directory.get_organization", organization_id=org_id)
     return _created(_organization(org_id), location)
 
@@ -398,7 +372,7 @@ def update_organization(body: dict[str, Any], organization_id: str):
     """Change an organisation (editor role): each of its services is announced as
     ServiceUpdated."""
     change = _editing().update_organization
-    _write(lambda: change(organization_id, body, author(g.editor), _if_version()), "organisation")
+    _write(lambda: change(organization_id, body, author(g.caller), _if_version()), "organisation")
     return _organization(organization_id)
 
 
@@ -408,7 +382,7 @@ def update_organization(body: dict[str, Any], organization_id: str):
 def withdraw_organization(organization_id: str):
     """Withdraw an organisation and all its services (editor role)."""
     change = _editing().withdraw_organization
-    _write(lambda: change(organization_id, author(g.editor), _if_version()), "organisation")
+    _write(lambda: change(organization_id, author(g.caller), _if_version()), "organisation")
     return _organization(organization_id)
 
 
@@ -418,7 +392,7 @@ def withdraw_organization(organization_id: str):
 @blp.doc(security=EDITOR_WRITE["security"])
 def create_location(body: dict[str, Any]):
     """Add a location (editor role; a confidential one needs safeguarding too)."""
-    location_id = _write(lambda: _editing().create_location(body, author(g.editor)))
+    location_id = _write(lambda: _editing().create_location(body, author(g.caller)))
     location = url_for("directory.get_location", location_id=location_id)
     return _created(_location(location_id), location)
 
@@ -431,7 +405,7 @@ def update_location(body: dict[str, Any], location_id: str):
     """Change a location (editor role; a confidential one needs safeguarding too).
     Each service offered there is announced as ServiceUpdated."""
     change = _editing().update_location
-    _write(lambda: change(location_id, body, author(g.editor), _if_version()), "location")
+    _write(lambda: change(location_id, body, author(g.caller), _if_version()), "location")
     return _location(location_id)
 
 
@@ -442,7 +416,7 @@ def withdraw_location(location_id: str):
     """Withdraw a location (editor role; a confidential one needs safeguarding too);
     services offered there stay, without it."""
     change = _editing().withdraw_location
-    _write(lambda: change(location_id, author(g.editor), _if_version()), "location")
+    _write(lambda: change(location_id, author(g.caller), _if_version()), "location")
     return _location(location_id)
 
 
@@ -452,7 +426,7 @@ def withdraw_location(location_id: str):
 @blp.doc(security=[{"editorKey": []}])
 def list_metadata(query: dict[str, Any]):
     """Who changed a resource, when, and its values before and after (editor role)."""
-    _require_role("editor")
+    require_role("editor")
     records = _directory().metadata.find({"resource_id": query["resource_id"]})
     return [domain.as_hsds(record) for record in records.sort("last_action_date")]
 

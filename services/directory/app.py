@@ -7,7 +7,7 @@ from flask import Flask
 
 from backbone import logs, mongo
 from backbone.settings import Settings
-from backbone.web import create_service_app
+from backbone.web import create_service_app, register_api
 from services.directory import SERVICE
 from services.directory.api import blp
 from services.directory.editing import Editing
@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     logs.configure(SERVICE, settings.log_level)
     db = mongo.database(settings, SERVICE)
     directory = Directory(db)
-    editors = Editors(db, settings.api_key_cache_seconds)
+    editors = Editors(db)
     # Under `make run` the database may still be starting: wait for it rather than fail.
     with pymongo.timeout(60):
         directory.ensure_indexes()
@@ -35,5 +35,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["directory"] = directory
     app.extensions["editing"] = Editing(directory)
     app.extensions["editors"] = editors
-    api.register_blueprint(blp)
+    register_api(app, api, blp, editors, "directory editor", open_reads=True)
     return app

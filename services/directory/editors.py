@@ -20,8 +20,8 @@ ROLES = {
 
 
 class Editors(KeyHolders):
-    def __init__(self, db: Database, cache_seconds: float = 0) -> None:
-        super().__init__(db["editors"], KEY_PREFIX, cache_seconds)
+    def __init__(self, db: Database) -> None:
+        super().__init__(db["editors"], KEY_PREFIX)
 
 
 def author(editor: dict[str, Any]) -> dict[str, Any]:

@@ -10,15 +10,13 @@ from flask import current_app, g, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
-from backbone.api_keys import bearer_key
 from backbone.clock import now
+from backbone.errors import NotFound
 from backbone.events.envelope import new_event
 from backbone.events.referral import ReferralSchema
 from backbone.ids import new_id
 from backbone.problems import Problem
-from backbone.web import require_json_object
 from services.referral import SOURCE, domain
-from services.referral.partners import Partners
 from services.referral.repository import IdempotencyKeyTaken, Referrals
 from services.referral.schemas import (
     ReferralCreatedSchema,
@@ -38,30 +36,8 @@ _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}\Z")
 REFERRAL = ReferralSchema()
 
 
-def _partners() -> Partners:
-    return current_app.extensions["partners"]
-
-
 def _referrals() -> Referrals:
     return current_app.extensions["referrals"]
-
-
-@blp.before_request
-def authenticate_and_check_body() -> None:
-    """Every call carries a partner's API key (`Authorization: Bearer <key>`); a POST
-    carries one JSON object."""
-    key = bearer_key(request.headers.get("Authorization", ""))
-    partner = _partners().authenticate(key) if key else None
-    if partner is None:
-        raise Problem(
-            401,
-            "Unauthorised",
-            "Send a current partner API key as 'Authorization: Bearer <key>'.",
-            headers={"WWW-Authenticate": 'Bearer realm="familyties"'},
-        )
-    g.partner = partner
-    if request.method == "POST":
-        require_json_object()
 
 
 @blp.post("")
@@ -90,10 +66,10 @@ def create_referral(referral: dict[str, Any]):
     request_print = domain.fingerprint(request.get_json())
     keys = domain.match_keys(body["family_member"])
     duplicates = domain.find_duplicates(
-        keys, referral["referred_on"], g.partner["_id"], referrals.sharing_match_keys(keys)
+        keys, referral["referred_on"], g.caller["_id"], referrals.sharing_match_keys(keys)
     )
     record = domain.referral_record(
-        new_id(), g.partner, body, now(), duplicates, idempotency_key, request_print
+        new_id(), g.caller, body, now(), duplicates, idempotency_key, request_print
     )
     event = new_event(
         "ReferralReceived", SOURCE, record["_id"], domain.referral_received_data(record)
@@ -118,7 +94,7 @@ def create_referral(referral: dict[str, Any]):
 def list_referrals(query: dict[str, Any]):
     """This partner's referrals, newest first, filtered by status and referral date."""
     page, per_page = query.pop("page"), query.pop("per_page")
-    items, total = _referrals().page_for_partner(g.partner["_id"], query, page, per_page)
+    items, total = _referrals().page_for_partner(g.caller["_id"], query, page, per_page)
     return {
         "items": items,
         "page": page,
@@ -132,7 +108,7 @@ def list_referrals(query: dict[str, Any]):
 @blp.response(200, ReferralDetailSchema())
 def get_referral(referral_id: str):
     """One of this partner's referrals. Another partner's referral is not found."""
-    record = _referrals().for_partner(g.partner["_id"], referral_id)
+    record = _referrals().for_partner(g.caller["_id"], referral_id)
     if record is None:
-        raise Problem(404, "Not found", "No referral of yours has this id.")
+        raise NotFound("No referral of yours has this id.")
     return record

@@ -7,7 +7,7 @@ from flask import Flask
 
 from backbone import logs, mongo
 from backbone.settings import Settings
-from backbone.web import create_service_app
+from backbone.web import create_service_app, register_api
 from services.referral import SERVICE
 from services.referral.api import blp
 from services.referral.partners import Partners
@@ -19,7 +19,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     logs.configure(SERVICE, settings.log_level)
     db = mongo.database(settings, SERVICE)
     referrals = Referrals(db)
-    partners = Partners(db, settings.api_key_cache_seconds)
+    partners = Partners(db)
     # Under `make run` the database may still be starting: wait for it rather than fail.
     with pymongo.timeout(60):
         referrals.ensure_indexes()
@@ -31,5 +31,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     )  # fmt: skip
     app.extensions["referrals"] = referrals
     app.extensions["partners"] = partners
-    api.register_blueprint(blp)
+    register_api(app, api, blp, partners, "partner")
     return app

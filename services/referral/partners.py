@@ -10,5 +10,5 @@ KEY_PREFIX = "ftk_"
 
 
 class Partners(KeyHolders):
-    def __init__(self, db: Database, cache_seconds: float = 0) -> None:
-        super().__init__(db["partners"], KEY_PREFIX, cache_seconds)
+    def __init__(self, db: Database) -> None:
+        super().__init__(db["partners"], KEY_PREFIX)

@@ -27,7 +27,6 @@ def app(kafka_server, mongo_server):
         mongodb_uri=mongo_server[0],
         kafka_bootstrap_servers=kafka_server[0],
         database_prefix=f"t{uuid.uuid4().hex[:10]}_",
-        api_key_cache_seconds=0,
     )
     app = create_app(settings)
     assert load_seed_if_empty(app.extensions["directory"]) > 100

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from backbone import mongo
 from backbone.api_keys import hash_key
+from services.casework.app import create_app as create_casework_app
+from services.directory.app import create_app as create_directory_app
+from services.referral.app import create_app as create_referral_app
 from services.referral.partners import Partners
+
+APPS = {
+    "referral": create_referral_app,
+    "casework": create_casework_app,
+    "directory": create_directory_app,
+}
 
 
 @pytest.fixture
@@ -44,15 +51,44 @@ def test_revoke_stops_the_key(cli, settings):
     assert again.exit_code == 1 and "No active partner" in again.output
 
 
-def test_a_cached_key_stops_working_within_the_cache_time(settings):
-    db = mongo.database(settings, "referral")
-    partners = Partners(db, cache_seconds=1.0)
-    partner, key = partners.create("Cached partner")
-    assert partners.authenticate(key) is not None
-    partners.revoke(partner["_id"])
-    assert partners.authenticate(key) is not None  # answered from memory for a moment
-    time.sleep(1.1)
-    assert partners.authenticate(key) is None
+# (service, its key holders' command and collection, how one is made, a path a key opens)
+HOLDERS = [
+    ("referral", ["partners"], "partners", ["Revoked partner"], "/v1/referrals"),
+    (
+        "casework",
+        ["casework", "staff"],
+        "staff",
+        ["rc01", "--name", "Ray Coordinator", "--role", "coordinator", "--password", "x" * 12],
+        "/v1/cases",
+    ),
+    (
+        "directory",
+        ["directory", "editors"],
+        "editors",
+        ["Revoked editor", "--role", "editor"],
+        "/metadata?resource_id=x",
+    ),
+]
+
+
+@pytest.mark.parametrize(("service", "command", "collection", "create", "path"), HOLDERS)
+def test_a_revoked_key_is_refused_at_once_by_every_process(
+    familyties, settings, service, command, collection, create, path
+):
+    """Two web processes that have both just accepted a key refuse it on the very next
+    request after `familyties ... revoke`: no process answers from a cache."""
+    apps = [APPS[service](settings) for _ in range(2)]
+    created = familyties(*command, "create", *create)
+    assert created.exit_code == 0, created.output
+    key = created.output.strip().splitlines()[-1]
+    auth = {"Authorization": f"Bearer {key}"}
+    assert [app.test_client().get(path, headers=auth).status_code for app in apps] == [200] * 2
+
+    holder_id = mongo.database(settings, service)[collection].find_one()["_id"]
+    assert familyties(*command, "revoke", holder_id).exit_code == 0
+    refused = [app.test_client().get(path, headers=auth) for app in apps]
+    assert [r.status_code for r in refused] == [401, 401]
+    assert refused[0].headers["WWW-Authenticate"] == f'Bearer realm="familyties-{service}"'
 
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * 201])

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from backbone.errors import NotAllowed
 from services.casework import domain
-from services.casework.domain import NotAllowed
 from tests.factories import referral_received_data
 
 OPENED = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
