@@ -2,3 +2,4 @@
 
 SERVICE = "referral"
 SOURCE = "/familyties/referral"
+GROUP = "referral"  # its consumer group, reading casework's events

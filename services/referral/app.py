@@ -10,6 +10,7 @@ from backbone.settings import Settings
 from backbone.web import create_service_app, register_api
 from services.referral import SERVICE
 from services.referral.api import blp
+from services.referral.operations import Intake
 from services.referral.partners import Partners
 from services.referral.repository import Referrals
 
@@ -29,7 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         SERVICE, "Family Ties intake", db, settings, [referrals.collection],
         ("partnerKey", "Partner API key"),
     )  # fmt: skip
-    app.extensions["referrals"] = referrals
+    app.extensions["intake"] = Intake(referrals)
     app.extensions["partners"] = partners
     register_api(app, api, blp, partners, "partner")
     return app
