@@ -97,10 +97,19 @@ def measured(port: int, headers: dict, seconds: float, offset: int, web: int, db
 
 def gunicorn(app: str, port: int, env: dict[str, str], log) -> subprocess.Popen:
     process = subprocess.Popen(
-        [BIN / "gunicorn", "--config", "deploy/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-         app],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            BIN / "gunicorn",
+            "--config",
+            "deploy/gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            app,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     servers.wait_for_port(port, timeout=60)
     return process
 
@@ -131,10 +140,18 @@ def one_run(name: str, storage: Path, bootstrap: str, log, number: int) -> dict:
         headers = {"Content-Type": "application/json"}
         app = "bench.baseline_app:create_app()"
         if not name.startswith("baseline"):
-            key = subprocess.run(
-                [BIN / "familyties", "partners", "create", "Bench partner"],
-                env=env, cwd=ROOT, check=True, capture_output=True, text=True,
-            ).stdout.strip().splitlines()[-1]  # fmt: skip
+            key = (
+                subprocess.run(
+                    [BIN / "familyties", "partners", "create", "Bench partner"],
+                    env=env,
+                    cwd=ROOT,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
             headers["Authorization"] = f"Bearer {key}"
             app = "services.referral.app:create_app()"
         if name.endswith("warmed"):
@@ -145,9 +162,12 @@ def one_run(name: str, storage: Path, bootstrap: str, log, number: int) -> dict:
         worker = None
         if name == "intake + relay":
             worker = subprocess.Popen(
-                [BIN / "familyties", "worker", "referral"], cwd=ROOT, env=env,
-                stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                [BIN / "familyties", "worker", "referral"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         try:
             offset = (number + 1) * 10_000_000
             load(port, headers, WARMUP_SECONDS, offset)
@@ -180,13 +200,18 @@ def write_report(results: dict[str, list[dict]]) -> None:
     ratio = median("intake", "rate") / base
     verdict = "meets" if ratio >= 0.70 else "does NOT meet"
     text = BENCH_TEMPLATE.format(
-        clients=CLIENTS, seconds=SECONDS, rounds=ROUNDS, rows="\n".join(rows),
-        ratio=ratio, verdict=verdict,
+        clients=CLIENTS,
+        seconds=SECONDS,
+        rounds=ROUNDS,
+        rows="\n".join(rows),
+        ratio=ratio,
+        verdict=verdict,
         extra_web=median("intake", "web_cpu_ms") - median("baseline", "web_cpu_ms"),
         extra_db=median("intake", "db_cpu_ms") - median("baseline", "db_cpu_ms"),
-        date=time.strftime("%Y-%m-%d"), warmed=WARMED,
+        date=time.strftime("%Y-%m-%d"),
+        warmed=WARMED,
         warm_ratio=median("intake, warmed", "rate") / median("baseline, warmed", "rate"),
-    )  # fmt: skip
+    )
     write_section("intake", text)
     print(text)
 

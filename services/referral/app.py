@@ -27,9 +27,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         partners.ensure_indexes()
 
     app, api = create_service_app(
-        SERVICE, "Family Ties intake", db, settings, [referrals.collection],
+        SERVICE,
+        "Family Ties intake",
+        db,
+        settings,
+        [referrals.collection],
         ("partnerKey", "Partner API key"),
-    )  # fmt: skip
+    )
     app.extensions["intake"] = Intake(referrals)
     app.extensions["partners"] = partners
     register_api(app, api, blp, partners, "partner")

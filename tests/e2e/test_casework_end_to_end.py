@@ -18,8 +18,7 @@ def test_a_referral_becomes_a_case_and_the_partner_sees_what_became_of_it(stack)
     casey_id, casey = stack.new_staff("casey", "coordinator")
     intake, casework = stack.url("referral"), stack.url("casework")
 
-    posted = requests.post(f"{intake}/v1/referrals", json=referral(7), headers=partner,
-                           timeout=10)  # fmt: skip
+    posted = requests.post(f"{intake}/v1/referrals", json=referral(7), headers=partner, timeout=10)
     assert posted.status_code == 201
     referral_url = f"{intake}{posted.headers['Location']}"
 
@@ -40,25 +39,33 @@ def test_a_referral_becomes_a_case_and_the_partner_sees_what_became_of_it(stack)
         headers=manager,
         timeout=10,
     )
-    assert allocated.status_code == 200  # fmt: skip
+    assert allocated.status_code == 200
     assert wait_for(lambda: referral_status() == "allocated", timeout=60)
 
     closed = requests.post(
         f"{casework}/v1/cases/{case['id']}/close",
-        json={"outcomes": ["needs_met"],
-              "outcome_for_referrer": "The family had six months of support and is doing well."},
-        headers=casey, timeout=10,
-    )  # fmt: skip
+        json={
+            "outcomes": ["needs_met"],
+            "outcome_for_referrer": "The family had six months of support and is doing well.",
+        },
+        headers=casey,
+        timeout=10,
+    )
     assert closed.status_code == 200
     assert wait_for(lambda: referral_status() == "closed", timeout=60)
 
     seen = requests.get(referral_url, headers=partner, timeout=5).json()
     assert [h["status"] for h in seen["status_history"]] == [
-        "received", "accepted", "allocated", "closed"
-    ]  # fmt: skip
+        "received",
+        "accepted",
+        "allocated",
+        "closed",
+    ]
     assert seen["status_history"][-1]["outcome"] == (
         "The family had six months of support and is doing well."
     )
     # the partner never sees the case itself
-    assert requests.get(f"{casework}/v1/cases/{case['id']}", headers=partner,
-                        timeout=5).status_code == 401  # fmt: skip
+    assert (
+        requests.get(f"{casework}/v1/cases/{case['id']}", headers=partner, timeout=5).status_code
+        == 401
+    )

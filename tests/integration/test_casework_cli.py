@@ -22,8 +22,16 @@ def staff_collection(settings):
 def test_an_account_is_created_with_a_hashed_password_and_a_key_shown_once(
     cli, casework, staff_collection
 ):
-    result = cli("create", "Casey", "--name", "Casey Coordinator", "--role", "coordinator",
-                 "--password", PASSWORD)  # fmt: skip
+    result = cli(
+        "create",
+        "Casey",
+        "--name",
+        "Casey Coordinator",
+        "--role",
+        "coordinator",
+        "--password",
+        PASSWORD,
+    )
     assert result.exit_code == 0, result.output
     key = result.output.strip().splitlines()[-1]
     [stored] = staff_collection.find()

@@ -101,8 +101,11 @@ def test_the_list_pages_and_filters_by_status_and_referral_date(client, auth):
     assert (first["total_items"], first["total_pages"], len(first["items"])) == (5, 3, 2)
     last = client.get("/v1/referrals?per_page=2&page=3", headers=auth).get_json()
     assert len(last["items"]) == 1
-    seen = {i["id"] for p in (1, 2, 3) for i in client.get(
-        f"/v1/referrals?per_page=2&page={p}", headers=auth).get_json()["items"]}  # fmt: skip
+    seen = {
+        i["id"]
+        for p in (1, 2, 3)
+        for i in client.get(f"/v1/referrals?per_page=2&page={p}", headers=auth).get_json()["items"]
+    }
     assert len(seen) == 5
 
     since = (day - timedelta(days=15)).isoformat()
@@ -110,9 +113,7 @@ def test_the_list_pages_and_filters_by_status_and_referral_date(client, auth):
     assert recent["total_items"] == 2
     window = f"referred_from={day - timedelta(days=35)}&referred_to={day - timedelta(days=15)}"
     assert client.get(f"/v1/referrals?{window}", headers=auth).get_json()["total_items"] == 2
-    assert client.get("/v1/referrals?status=received", headers=auth).get_json()[
-        "total_items"
-    ] == 5  # fmt: skip
+    assert client.get("/v1/referrals?status=received", headers=auth).get_json()["total_items"] == 5
     assert client.get("/v1/referrals?status=closed", headers=auth).get_json()["total_items"] == 0
 
 

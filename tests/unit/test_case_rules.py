@@ -27,8 +27,14 @@ def allocated(**changes) -> dict:
 
 
 def contact(**changes) -> dict:
-    return {"method": "telephone", "happened_at": LATER, "duration_minutes": 30,
-            "notes": "Talked about visits.", "needs_addressed": [], **changes}  # fmt: skip
+    return {
+        "method": "telephone",
+        "happened_at": LATER,
+        "duration_minutes": 30,
+        "notes": "Talked about visits.",
+        "needs_addressed": [],
+        **changes,
+    }
 
 
 def test_a_new_case_holds_the_referrals_needs_as_identified():
@@ -94,17 +100,19 @@ def test_a_closed_case_accepts_nothing_but_reopening():
     case = allocated(status="closed")
     for operation in [
         lambda: domain.record_contact(case, contact(), "k", LATER, "c1"),
-        lambda: domain.assess_needs(case, [{"need": "housing", "status": "identified"}], LATER,
-                                    "c1"),
-        lambda: domain.signpost(case, {"_id": "s", "name": "S", "status": "active"}, "p",
-                                "letter", False, LATER, "c1"),
+        lambda: domain.assess_needs(
+            case, [{"need": "housing", "status": "identified"}], LATER, "c1"
+        ),
+        lambda: domain.signpost(
+            case, {"_id": "s", "name": "S", "status": "active"}, "p", "letter", False, LATER, "c1"
+        ),
         lambda: domain.start_support(case, LATER, "c1"),
         lambda: domain.close(case, ["needs_met"], "Done.", LATER, "c1"),
         lambda: domain.decline(case, "No.", LATER, "c1"),
         lambda: domain.allocate(case, OTHER, LATER, "m"),
         lambda: domain.end_support(case, LATER, "c1"),
         lambda: domain.record_signpost_outcome(case, "p1", "engaged", LATER, "c1"),
-    ]:  # fmt: skip
+    ]:
         with pytest.raises(NotAllowed, match="closed: reopen it first"):
             operation()
     declined = new_case(status="declined")
@@ -115,8 +123,9 @@ def test_a_closed_case_accepts_nothing_but_reopening():
 
 
 def test_reopening_clears_what_the_close_or_decline_said():
-    closed = allocated(status="closed", closed_at=LATER, outcomes=["needs_met"],
-                       outcome_for_referrer="Done.")  # fmt: skip
+    closed = allocated(
+        status="closed", closed_at=LATER, outcomes=["needs_met"], outcome_for_referrer="Done."
+    )
     change = domain.reopen(closed, LATER, "m")
     assert change.set["status"] == "allocated"
     assert {k: change.set[k] for k in domain.ENDING_FIELDS} == dict.fromkeys(domain.ENDING_FIELDS)
@@ -147,8 +156,9 @@ def test_support_starts_and_ends_once():
         domain.end_support(case, LATER, "c1")
     assert domain.start_support(case, LATER, "c1").set["support.ongoing"] is True
     with pytest.raises(NotAllowed, match="already ongoing"):
-        domain.start_support(allocated(support={"ongoing": True, "started_at": OPENED,
-                                                "periods": []}), LATER, "c1")  # fmt: skip
+        domain.start_support(
+            allocated(support={"ongoing": True, "started_at": OPENED, "periods": []}), LATER, "c1"
+        )
 
 
 def test_signposting_shares_details_only_with_consent():
@@ -186,12 +196,17 @@ def test_reassessing_needs_to_what_they_are_changes_nothing():
     case = allocated(needs={"housing": {"status": "identified", "at": OPENED}})
     with pytest.raises(NotAllowed, match="Nothing changes"):
         domain.assess_needs(case, [{"need": "housing", "status": "identified"}], LATER, "c1")
-    change = domain.assess_needs(case, [{"need": "housing", "status": "addressed"},
-                                        {"need": "education", "status": "identified"}],
-                                 LATER, "c1")  # fmt: skip
+    change = domain.assess_needs(
+        case,
+        [{"need": "housing", "status": "addressed"}, {"need": "education", "status": "identified"}],
+        LATER,
+        "c1",
+    )
     assert set(change.set) == {"needs.housing", "needs.education"}
-    twice = [{"need": "education", "status": "identified"},
-             {"need": "education", "status": "addressed"}]  # fmt: skip
+    twice = [
+        {"need": "education", "status": "identified"},
+        {"need": "education", "status": "addressed"},
+    ]
     with pytest.raises(NotAllowed, match="each need once"):
         domain.assess_needs(case, twice, LATER, "c1")
 

@@ -39,8 +39,9 @@ def test_data_that_is_not_json_is_refused_when_written_not_when_relayed():
     }  # a datetime, not its ISO text
     with pytest.raises(InvalidEvent, match="not JSON"):
         new_event("SupportStarted", "/familyties/casework", "c1", data)
-    assert new_event("SupportStarted", "/familyties/casework", "c1",
-                     {**data, "at": data["at"].isoformat()})  # fmt: skip
+    assert new_event(
+        "SupportStarted", "/familyties/casework", "c1", {**data, "at": data["at"].isoformat()}
+    )
 
 
 @pytest.mark.parametrize(

@@ -102,7 +102,10 @@ def test_the_referrer_sees_casework_as_statuses_with_words_meant_for_them():
     assert view("CaseAllocated", {"at": at, "reassigned": False})["status"] == "allocated"
     assert view("CaseAllocated", {"at": at, "reassigned": True}) is None  # nothing new to them
     assert view("CaseDeclined", {"at": at, "reason_for_referrer": "Out of area."}) == {
-        "status": "declined", "at": at, "reason": "Out of area."}  # fmt: skip
+        "status": "declined",
+        "at": at,
+        "reason": "Out of area.",
+    }
     assert view("CaseClosed", {"at": at, "outcome_for_referrer": "Needs met."})["outcome"] == (
         "Needs met."
     )
