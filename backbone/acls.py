@@ -68,7 +68,9 @@ def service_acls(plan: WorkerPlan) -> set[Acl]:
         # Producers are idempotent (backbone.kafka). Brokers since 3.0 accept WRITE on any
         # topic for that; IdempotentWrite grants no topic, and keeps older brokers working.
         acls.add(Acl(user, "IdempotentWrite", "cluster", CLUSTER))
-    # No TransactionalId ACL: no producer uses a transactional id.
+    # No TransactionalId ACL: no producer uses a transactional id. No Delete: ensure_topics
+    # remakes an empty topic only if a broker made it by itself, with other partitions,
+    # which production's cannot (auto.create.topics.enable=false).
     return acls
 
 
