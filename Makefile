@@ -17,6 +17,7 @@ test: $(INSTALLED) node_modules/.installed $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/familyties asyncapi --check
+	$(BIN)/familyties deploy kafka-acls --check
 	$(BIN)/pytest
 
 lint format: $(INSTALLED)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic, OffsetSpec
@@ -20,48 +21,78 @@ _WARNINGS = logs.Throttle(60)
 METADATA_MAX_AGE_MS = 5_000
 
 
-def producer(settings: Settings) -> KafkaProducer:
-    return KafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        client_id="familyties",
-        acks="all",
+def client_config(settings: Settings) -> dict[str, Any]:
+    """What every Kafka client shares: where the broker is and how to log in to it. The one
+    place credentials enter a client, so no client is made without them."""
+    config: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_sasl_username and settings.kafka_sasl_password:
+        config |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            # kafka-python's names; they carry SCRAM credentials too, not only PLAIN ones.
+            "sasl_plain_username": settings.kafka_sasl_username,
+            "sasl_plain_password": settings.kafka_sasl_password.reveal(),
+        }
+    return config
+
+
+def producer_config(settings: Settings) -> dict[str, Any]:
+    # No transactional_id: the broker's ACLs grant no transactional ids (see backbone.acls).
+    return {
+        **client_config(settings),
+        "client_id": "familyties",
+        "acks": "all",
         # The broker drops the producer's own retries of a record it already has, and
         # keeps each partition's order.
-        enable_idempotence=True,
-        linger_ms=5,
-        request_timeout_ms=10_000,
+        "enable_idempotence": True,
+        "linger_ms": 5,
+        "request_timeout_ms": 10_000,
         # A record waits this long for a broker that is away before it fails; the relay
         # waits with it rather than sending it again, so an outage makes no copies.
-        delivery_timeout_ms=settings.producer_delivery_timeout_ms,
-        max_block_ms=10_000,
-        allow_auto_create_topics=False,  # topics are made by ensure_topics, as configured
-        metadata_max_age_ms=METADATA_MAX_AGE_MS,
-    )
+        "delivery_timeout_ms": settings.producer_delivery_timeout_ms,
+        "max_block_ms": 10_000,
+        "allow_auto_create_topics": False,  # topics are made by ensure_topics, as configured
+        "metadata_max_age_ms": METADATA_MAX_AGE_MS,
+    }
+
+
+def consumer_config(settings: Settings, group: str) -> dict[str, Any]:
+    return {
+        **client_config(settings),
+        "group_id": group,
+        "client_id": group,
+        "enable_auto_commit": False,  # offsets are committed after processing
+        "auto_offset_reset": "earliest",
+        "max_poll_interval_ms": settings.consumer_max_poll_interval_ms,
+        "session_timeout_ms": settings.consumer_session_timeout_ms,
+        "heartbeat_interval_ms": settings.consumer_heartbeat_interval_ms,
+        "max_poll_records": settings.consumer_max_poll_records,
+        "allow_auto_create_topics": False,
+        "metadata_max_age_ms": METADATA_MAX_AGE_MS,
+    }
+
+
+def admin_config(settings: Settings, timeout_ms: int = 10_000) -> dict[str, Any]:
+    return {
+        **client_config(settings),
+        "client_id": "familyties-admin",
+        "request_timeout_ms": timeout_ms,
+    }
+
+
+def producer(settings: Settings) -> KafkaProducer:
+    return KafkaProducer(**producer_config(settings))
 
 
 def consumer(settings: Settings, group: str) -> KafkaConsumer:
     """A consumer of `group`, not yet subscribed."""
-    return KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=group,
-        client_id=group,
-        enable_auto_commit=False,  # offsets are committed after processing
-        auto_offset_reset="earliest",
-        max_poll_interval_ms=settings.consumer_max_poll_interval_ms,
-        session_timeout_ms=settings.consumer_session_timeout_ms,
-        heartbeat_interval_ms=settings.consumer_heartbeat_interval_ms,
-        max_poll_records=settings.consumer_max_poll_records,
-        allow_auto_create_topics=False,
-        metadata_max_age_ms=METADATA_MAX_AGE_MS,
-    )
+    return KafkaConsumer(**consumer_config(settings, group))
 
 
 def admin(settings: Settings, timeout_ms: int = 10_000) -> KafkaAdminClient:
-    return KafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        client_id="familyties-admin",
-        request_timeout_ms=timeout_ms,
-    )
+    return KafkaAdminClient(**admin_config(settings, timeout_ms))
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,19 @@ from backbone.settings import Settings
 
 
 @cache
-def client(uri: str, server_selection_timeout_ms: int) -> MongoClient:
+def client(
+    uri: str,
+    server_selection_timeout_ms: int,
+    username: str | None = None,
+    password: str | None = None,
+) -> MongoClient:
+    """The process's client, logged in as `username` if given (production: one user per
+    service; found where the URI's authSource or database says, else in `admin`). Kept out
+    of the URI, a password needs no escaping and never shows where the URI does."""
+    login = {"username": username, "password": password} if username else {}
     return MongoClient(
         uri,
+        **login,
         tz_aware=True,  # datetimes read back are UTC-aware, like the ones written
         appname="familyties",
         # A write is acknowledged only once it is journaled on a majority: a referral
@@ -37,8 +47,14 @@ def client(uri: str, server_selection_timeout_ms: int) -> MongoClient:
 
 
 def database(settings: Settings, service: str) -> Database:
-    uri, wait = settings.mongodb_uri, settings.mongodb_server_selection_timeout_ms
-    return client(uri, wait)[settings.database_name(service)]
+    password = settings.mongodb_password
+    found = client(
+        settings.mongodb_uri,
+        settings.mongodb_server_selection_timeout_ms,
+        settings.mongodb_username,
+        password.reveal() if password else None,
+    )
+    return found[settings.database_name(service)]
 
 
 def in_transaction(

@@ -20,6 +20,35 @@ SERVICE_PORTS = {
 }
 
 
+class Secret:
+    """A password or key. Its repr and str (and so a log line, even one given the whole
+    settings) say only that it is set; `reveal()` is for the client that needs it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _secret(name: str) -> Secret | None:
+    value = os.environ.get(name)
+    return Secret(value) if value else None
+
+
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
@@ -54,7 +83,18 @@ class Settings:
     # overloaded database sheds load instead of queueing requests nobody waits for.
     request_database_seconds: float = 5.0
     database_prefix: str = "familyties_"
+    # Who the database knows this process as (production: one user per service, able to use
+    # only that service's database; docker-compose.yml). Unset, no login: the local database.
+    mongodb_username: str | None = None
+    mongodb_password: Secret | None = None
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # How a worker logs in to the broker (production: SASL_PLAINTEXT with SCRAM-SHA-512, one
+    # user per service whose ACLs come from `familyties deploy kafka-acls`). PLAINTEXT and no
+    # user for the local broker, which has no SASL.
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: Secret | None = None
     topic_partitions: int = 3
     topic_replication_factor: int = 1
     # Consumer-group timings: the defaults of Apache Kafka's clients make the first
@@ -75,7 +115,22 @@ class Settings:
     warning_interval_seconds: float = 60.0
     log_level: str = "INFO"
     # Signs web sessions. Unset, a key is made once and kept in var_dir (see secret_key()).
-    session_secret: str | None = None
+    session_secret: Secret | None = None
+
+    def __post_init__(self) -> None:
+        # Credentials that would silently go unused, or a login without them, are refused at
+        # start rather than found out as an unauthenticated (or refused) connection later.
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        has_user = bool(self.kafka_sasl_username or self.kafka_sasl_password)
+        if sasl and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
+        if has_user and not sasl:
+            raise ValueError("KAFKA_SASL_USERNAME/PASSWORD need a SASL_ KAFKA_SECURITY_PROTOCOL")
+        if bool(self.mongodb_username) != bool(self.mongodb_password):
+            raise ValueError("MONGODB_USERNAME and MONGODB_PASSWORD go together")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -101,7 +156,13 @@ class Settings:
                 "REQUEST_DATABASE_SECONDS", cls.request_database_seconds
             ),
             database_prefix=_env("MONGODB_DATABASE_PREFIX", cls.database_prefix),
+            mongodb_username=os.environ.get("MONGODB_USERNAME") or None,
+            mongodb_password=_secret("MONGODB_PASSWORD"),
             kafka_bootstrap_servers=_env("KAFKA_BOOTSTRAP_SERVERS", cls.kafka_bootstrap_servers),
+            kafka_security_protocol=_env("KAFKA_SECURITY_PROTOCOL", cls.kafka_security_protocol),
+            kafka_sasl_mechanism=_env("KAFKA_SASL_MECHANISM", cls.kafka_sasl_mechanism),
+            kafka_sasl_username=os.environ.get("KAFKA_SASL_USERNAME") or None,
+            kafka_sasl_password=_secret("KAFKA_SASL_PASSWORD"),
             topic_partitions=_env_int("KAFKA_TOPIC_PARTITIONS", cls.topic_partitions),
             topic_replication_factor=_env_int(
                 "KAFKA_TOPIC_REPLICATION_FACTOR", cls.topic_replication_factor
@@ -131,14 +192,14 @@ class Settings:
                 "WARNING_INTERVAL_SECONDS", cls.warning_interval_seconds
             ),
             log_level=_env("LOG_LEVEL", cls.log_level),
-            session_secret=os.environ.get("FAMILYTIES_SESSION_SECRET") or None,
+            session_secret=_secret("FAMILYTIES_SESSION_SECRET"),
         )
 
     def secret_key(self) -> str:
         """The session-signing key: FAMILYTIES_SESSION_SECRET, or one made on first use and
         kept (readable by this user only) in var_dir, so sessions survive a restart."""
         if self.session_secret:
-            return self.session_secret
+            return self.session_secret.reveal()
         path = self.var_dir / "session-secret"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)

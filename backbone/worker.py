@@ -48,6 +48,15 @@ class WorkerPlan:
     # publishes to the service's topic (which `topics` must list).
     event_log: list[str] = field(default_factory=list)
 
+    @property
+    def consumers(self) -> dict[str, list[str]]:
+        """Each consumer group of the worker, and the topics it reads."""
+        return {
+            task.group: list(task.topics)
+            for task in self.tasks.values()
+            if isinstance(task, ConsumerTask)
+        }
+
 
 def run(plan: WorkerPlan, settings: Settings, stop: threading.Event | None = None) -> None:
     """Set up, then run the plan's tasks until SIGTERM or SIGINT (or `stop`)."""
@@ -116,16 +125,27 @@ def event_log(settings: Settings, plan: WorkerPlan) -> list[Collection]:
     return [db[name] for name in plan.event_log]
 
 
+@dataclass(frozen=True, eq=False)
+class ConsumerTask:
+    """A consumer group's runner, which says what it reads: the broker's ACLs are made from
+    it (backbone.acls)."""
+
+    settings: Settings
+    group: str
+    topics: list[str]
+    handlers: dict[str, Handler]
+    db: Database
+
+    def __call__(self, stop: threading.Event) -> None:
+        ConsumerRunner(self.group, self.topics, self.handlers, self.db, self.settings).run(stop)
+
+
 def consumer_task(
     settings: Settings, group: str, topics: list[str], handlers: dict[str, Handler], db: Database
-) -> Task:
+) -> ConsumerTask:
     """A consumer group's runner. Its plan must also list `dead_letter_topic(group)`, so
     that the topic is made, as configured, before anything is sent to it."""
-
-    def consume(stop: threading.Event) -> None:
-        ConsumerRunner(group, topics, handlers, db, settings).run(stop)
-
-    return consume
+    return ConsumerTask(settings, group, topics, handlers, db)
 
 
 def _serve_metrics() -> None:

@@ -18,6 +18,7 @@ from backbone.settings import Settings
 from backbone.worker import WorkerPlan, event_log, run
 from services import NAMES, stack
 from services.casework.cli import casework
+from services.deploy import deploy
 from services.directory.cli import directory
 from services.referral.cli import partners
 
@@ -32,6 +33,7 @@ def main() -> None:
 main.add_command(partners)
 main.add_command(directory)
 main.add_command(casework)
+main.add_command(deploy)
 
 
 @main.command()

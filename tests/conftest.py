@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from backbone.settings import Settings
+from backbone.settings import Secret, Settings
 from tests import servers
 
 
@@ -37,5 +37,5 @@ def settings(kafka_server, mongo_server) -> Settings:
         kafka_bootstrap_servers=kafka_server[0],
         database_prefix=f"t{uuid.uuid4().hex[:10]}_",
         outbox_poll_seconds=0.05,
-        session_secret="a session secret for tests only",
+        session_secret=Secret("a session secret for tests only"),
     )

@@ -71,8 +71,9 @@ def broker(log_dir: Path, port: int | None = None):
 
 
 @contextmanager
-def database(storage: Path, log_dir: Path, port: int | None = None):
-    """A SecantusDB server; yields (MongoDB URI, process)."""
+def database(storage: Path, log_dir: Path, port: int | None = None, auth: bool = False):
+    """A SecantusDB server (with `auth`, every command but a handshake or ping needs a
+    login, as production's does); yields (MongoDB URI, process)."""
     port = port or free_port()
     with open(log_dir / f"database-{port}.log", "ab") as log:
         process = subprocess.Popen(
@@ -87,6 +88,7 @@ def database(storage: Path, log_dir: Path, port: int | None = None):
                 "--log-level",
                 "WARNING",
                 "--sync-on-commit",
+                *(["--auth"] if auth else []),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
