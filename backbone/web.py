@@ -57,11 +57,13 @@ def create_service_app(
     settings: Settings,
     outbox_collections: Sequence[Collection] = (),
     key_scheme: tuple[str, str] | None = None,
+    key_for_every_operation: bool = False,
 ) -> tuple[Flask, Api]:
     """A Flask app with the backbone's parts: problem+json errors, request ids and JSON
     access logs, metrics (with the backlog of `outbox_collections`), health checks of the
     database and the broker, and the OpenAPI document, with `key_scheme` (name,
-    description) as its bearer-key security scheme. Blueprints are the caller's."""
+    description) as its bearer-key security scheme, which the document says every
+    operation needs if `key_for_every_operation`. Blueprints are the caller's."""
     checks = [database_check(db), broker_check(settings)]
     metrics_registry = None
     if outbox_collections:
@@ -81,6 +83,8 @@ def create_service_app(
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="/static/swagger-ui/",
     )
+    if key_scheme and key_for_every_operation:
+        app.config["API_SPEC_OPTIONS"] = {"security": [{key_scheme[0]: []}]}
     api = Api(app, spec_kwargs={"marshmallow_plugin": _ProblemDocuments(_schema_name)})
     if key_scheme:
         name, description = key_scheme

@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app, api = create_service_app(
         SERVICE, "Family Ties intake", db, settings, [referrals.collection],
-        ("partnerKey", "Partner API key"),
+        ("partnerKey", "Partner API key"), key_for_every_operation=True,
     )  # fmt: skip
     app.extensions["referrals"] = referrals
     app.extensions["partners"] = partners
