@@ -3,10 +3,21 @@ errors included."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+
 import pytest
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
+from backbone.clock import now
+from backbone.events.catalogue import event_type
+from backbone.events.envelope import decode, encode, new_event
 from backbone.problems import PROBLEM_JSON
+from services.casework.handlers import handlers
+from services.casework.repository import Cases
+from tests.factories import referral_received_data
+from tests.integration.conftest import staff_key
 
 PROBLEM = "#/components/schemas/Problem"
 
@@ -62,3 +73,39 @@ def test_every_error_is_documented_as_the_problem_document_it_is(service, reques
                     content = components["responses"][name]["content"]
                     where = f"{method} {path} {code}"
                     assert content == {PROBLEM_JSON: {"schema": {"$ref": PROBLEM}}}, where
+
+
+def test_a_reopened_case_answers_as_documented(casework_app, casework):
+    """Reopening empties what the close said (null): the document allows null there."""
+    _, auth = staff_key(casework_app, "morgan.manager", "manager")
+    case_id = open_case(casework.cases)
+    client = casework_app.test_client()
+    client.post(
+        f"/v1/cases/{case_id}/decline", json={"reason_for_referrer": "Not for us."}, headers=auth
+    )
+    reopened = client.post(f"/v1/cases/{case_id}/reopen", headers=auth)
+
+    assert reopened.status_code == 200
+    assert reopened.get_json()["reason_for_referrer"] is None
+    document = client.get("/openapi.json").get_json()
+    documented = document["paths"]["/v1/cases/{case_id}/reopen"]["post"]["responses"]["200"]
+    schema = {
+        **documented["content"]["application/json"]["schema"],
+        "components": document["components"],
+    }
+    assert list(Draft202012Validator(schema).iter_errors(reopened.get_json())) == []
+
+
+def open_case(cases: Cases) -> str:
+    """A case opened as casework's consumer opens one, for a referral received yesterday."""
+    data = {
+        **referral_received_data(),
+        "referral_id": str(uuid.uuid4()),
+        "received_at": (now() - timedelta(days=1)).isoformat(),
+    }
+    envelope = new_event(
+        "ReferralReceived", event_type("ReferralReceived").source, data["referral_id"], data
+    )
+    event = decode(encode(envelope))
+    cases.in_transaction(lambda session: handlers(cases)["ReferralReceived"](event, session))
+    return cases.cases.find_one({"referral_id": data["referral_id"]})["_id"]
