@@ -161,6 +161,7 @@ def api_info():
 @blp.get("/services")
 @blp.arguments(ServiceQuerySchema(), location="query", unknown=RAISE)
 @blp.response(200, ServicePageSchema())
+@blp.alt_response(200, schema=NestedServiceSchema, content_type="application/x-ndjson")
 def list_services(query: dict[str, Any]):
     """Services, searched and filtered; the family's own area before national services."""
     directory = _directory()

@@ -96,6 +96,13 @@ def test_a_reopened_case_answers_as_documented(casework_app, casework):
     assert list(Draft202012Validator(schema).iter_errors(reopened.get_json())) == []
 
 
+def test_an_ndjson_list_of_services_is_documented(directory_client):
+    answer = directory_client.get("/services?format=ndjson")
+    document = directory_client.get("/openapi.json").get_json()
+    documented = document["paths"]["/services"]["get"]["responses"]["200"]["content"]
+    assert answer.mimetype in documented
+
+
 def open_case(cases: Cases) -> str:
     """A case opened as casework's consumer opens one, for a referral received yesterday."""
     data = {
