@@ -99,8 +99,8 @@ def identify_editor() -> None:
         g.editor = current_app.extensions["editors"].authenticate(key) if key else None
         if g.editor is None:
             raise _unauthorised()
-    if request.method in WRITES:
-        _require_role("editor")
+    if request.method in WRITES or request.endpoint == "directory.list_metadata":
+        _require_role("editor")  # before any input is read: a keyless caller learns nothing
     if request.method in ("POST", "PATCH"):
         require_json_object()
 

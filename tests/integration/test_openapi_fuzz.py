@@ -96,6 +96,12 @@ def test_a_reopened_case_answers_as_documented(casework_app, casework):
     assert list(Draft202012Validator(schema).iter_errors(reopened.get_json())) == []
 
 
+def test_the_change_history_refuses_a_keyless_caller_before_reading_the_query(
+    directory_client,
+):
+    assert directory_client.get("/metadata").status_code == 401
+
+
 def test_an_ndjson_list_of_services_is_documented(directory_client):
     answer = directory_client.get("/services?format=ndjson")
     document = directory_client.get("/openapi.json").get_json()
