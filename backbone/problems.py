@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, json
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from backbone.errors import Refused
@@ -44,6 +45,25 @@ class Problem(Exception):
         return Response(
             json.dumps(body), status=self.status, mimetype=PROBLEM_JSON, headers=self.headers
         )
+
+
+class FieldErrorSchema(Schema):
+    pointer = fields.String(
+        required=True, metadata={"description": "A JSON Pointer (RFC 6901) to the field."}
+    )
+    detail = fields.String(required=True)
+
+
+class ProblemSchema(Schema):
+    """How every error is answered, in OpenAPI documents: `status` is the HTTP code."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    errors = fields.List(
+        fields.Nested(FieldErrorSchema), metadata={"description": "One per invalid field."}
+    )
 
 
 def field_errors(messages: Any, pointer: str = "") -> list[dict[str, str]]:

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pymongo
 from apispec.ext.marshmallow import MarshmallowPlugin, resolver
@@ -57,11 +58,13 @@ def create_service_app(
     settings: Settings,
     outbox_collections: Sequence[Collection] = (),
     key_scheme: tuple[str, str] | None = None,
+    key_for_every_operation: bool = False,
 ) -> tuple[Flask, Api]:
     """A Flask app with the backbone's parts: problem+json errors, request ids and JSON
     access logs, metrics (with the backlog of `outbox_collections`), health checks of the
     database and the broker, and the OpenAPI document, with `key_scheme` (name,
-    description) as its bearer-key security scheme. Blueprints are the caller's."""
+    description) as its bearer-key security scheme, which the document says every
+    operation needs if `key_for_every_operation`. Blueprints are the caller's."""
     checks = [database_check(db), broker_check(settings)]
     metrics_registry = None
     if outbox_collections:
@@ -81,7 +84,9 @@ def create_service_app(
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="/static/swagger-ui/",
     )
-    api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(_schema_name)})
+    if key_scheme and key_for_every_operation:
+        app.config["API_SPEC_OPTIONS"] = {"security": [{key_scheme[0]: []}]}
+    api = Api(app, spec_kwargs={"marshmallow_plugin": _ProblemDocuments(_schema_name)})
     if key_scheme:
         name, description = key_scheme
         api.spec.components.security_scheme(
@@ -188,6 +193,17 @@ def database_unavailable(error: PyMongoError) -> Response:
         raise error
     _WARNINGS.warning(log, "database unavailable", error=type(error).__name__)
     return DATABASE_UNAVAILABLE.response()
+
+
+class _ProblemDocuments(MarshmallowPlugin):
+    """Documents each error answer as what `problems` sends: a problem document in
+    application/problem+json, not flask-smorest's own error schema in application/json."""
+
+    def response_helper(self, response: dict, **kwargs: Any) -> dict:
+        content = response.get("content", {})
+        if content.get("application/json", {}).get("schema") is Api.ERROR_SCHEMA:
+            response["content"] = {problems.PROBLEM_JSON: {"schema": problems.ProblemSchema}}
+        return super().response_helper(response, **kwargs)
 
 
 def _schema_name(schema: Schema | type[Schema]) -> str:

@@ -131,9 +131,10 @@ class CaseDetailSchema(CaseSummarySchema):
     signposts = fields.List(Stored())
     support = Stored()
     timeline = fields.List(fields.Nested(TimelineEntrySchema))
-    outcomes = fields.List(fields.String())
-    outcome_for_referrer = fields.String()
-    reason_for_referrer = fields.String()
+    # null once a reopened case's closing or declining no longer holds
+    outcomes = fields.List(fields.String(), allow_none=True)
+    outcome_for_referrer = fields.String(allow_none=True)
+    reason_for_referrer = fields.String(allow_none=True)
 
 
 class AuditEntrySchema(Schema):

@@ -90,8 +90,9 @@ def _editing() -> Editing:
 
 @blp.before_request
 def writes_need_an_editor() -> None:
-    """Reads need no key (a key that is sent must be good); writes need the editor role."""
-    if request.method in WRITES:
+    """Reads need no key (a key that is sent must be good); writes and the change history
+    need the editor role, checked before any input is read: a keyless caller learns nothing."""
+    if request.method in WRITES or request.endpoint == "directory.list_metadata":
         require_role("editor")
 
 
@@ -135,6 +136,7 @@ def api_info():
 @blp.get("/services")
 @blp.arguments(ServiceQuerySchema(), location="query", unknown=RAISE)
 @blp.response(200, ServicePageSchema())
+@blp.alt_response(200, schema=NestedServiceSchema, content_type="application/x-ndjson")
 def list_services(query: dict[str, Any]):
     """Services, searched and filtered; the family's own area before national services."""
     directory = _directory()

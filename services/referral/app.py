@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings,
         [referrals.collection],
         ("partnerKey", "Partner API key"),
+        key_for_every_operation=True,
     )
     app.extensions["intake"] = Intake(referrals)
     app.extensions["partners"] = partners
