@@ -60,8 +60,10 @@ def list_staff() -> None:
     """Every account, with its role and whether it is revoked."""
     for account in _staff().all():
         state = "revoked" if account["revoked_at"] else "active"
-        click.echo(f"{account['_id']}  {account['username']:20}  {account['roles'][0]:12}  "
-                   f"{state:8}  {account['name']}")  # fmt: skip
+        click.echo(
+            f"{account['_id']}  {account['username']:20}  {account['roles'][0]:12}  "
+            f"{state:8}  {account['name']}"
+        )
 
 
 @staff.command("revoke")

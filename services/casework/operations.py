@@ -84,8 +84,9 @@ class Casework:
     def record_contact(self, staff: dict, case_id: str, contact: dict) -> dict[str, Any]:
         case = self._visible(staff, case_id)
         at = now()
-        return self._apply(staff, case, [domain.record_contact(case, contact, new_id(), at,
-                                                                staff["_id"])])  # fmt: skip
+        return self._apply(
+            staff, case, [domain.record_contact(case, contact, new_id(), at, staff["_id"])]
+        )
 
     def assess_needs(self, staff: dict, case_id: str, needs: list[dict]) -> dict[str, Any]:
         case = self._visible(staff, case_id)
@@ -94,8 +95,15 @@ class Casework:
     def signpost(self, staff: dict, case_id: str, body: dict) -> dict[str, Any]:
         case = self._visible(staff, case_id)
         service = self.cases.service(body["service_id"])
-        change = domain.signpost(case, service, new_id(), body["method"],
-                                 body["personal_details_shared"], now(), staff["_id"])  # fmt: skip
+        change = domain.signpost(
+            case,
+            service,
+            new_id(),
+            body["method"],
+            body["personal_details_shared"],
+            now(),
+            staff["_id"],
+        )
         return self._apply(staff, case, [change])
 
     def record_signpost_outcome(

@@ -62,8 +62,15 @@ class Cases:
             for name, entry in change.push.items():
                 update["$push"].setdefault(name, {"$each": []})["$each"].append(entry)
             events.append(new_event(change.event_type, SOURCE, case["_id"], change.event_data))
-            timeline.append({"at": at, "by": staff["_id"], "by_name": staff["name"],
-                             "kind": change.event_type, "summary": change.summary})  # fmt: skip
+            timeline.append(
+                {
+                    "at": at,
+                    "by": staff["_id"],
+                    "by_name": staff["name"],
+                    "kind": change.event_type,
+                    "summary": change.summary,
+                }
+            )
         update["$push"]["timeline"] = {"$each": timeline}
         if not update["$set"]:
             del update["$set"]
@@ -102,5 +109,12 @@ class Cases:
 
 
 def _audit(case_id: str, staff: dict, at: datetime, action: str, what: str) -> dict[str, Any]:
-    return {"_id": new_id(), "case_id": case_id, "at": at, "staff_id": staff["_id"],
-            "staff_name": staff["name"], "action": action, "what": what}  # fmt: skip
+    return {
+        "_id": new_id(),
+        "case_id": case_id,
+        "at": at,
+        "staff_id": staff["_id"],
+        "staff_name": staff["name"],
+        "action": action,
+        "what": what,
+    }
