@@ -14,7 +14,7 @@ from typing import Any
 
 from backbone.clock import UK
 from backbone.errors import NotAllowed
-from backbone.events import vocabulary as v
+from backbone.events import vocabulary
 from backbone.events.case import CONTACT_METHODS, SIGNPOST_OUTCOMES
 from backbone.events.hsds import NATIONAL_AREA
 
@@ -170,7 +170,7 @@ def assess_needs(case: dict, needs: list[dict], at: datetime, by: str) -> Change
     changed = [n for n in needs if case["needs"].get(n["need"], {}).get("status") != n["status"]]
     if not changed:
         raise NotAllowed("Nothing changes: the needs are already recorded so.", "/needs")
-    words = "; ".join(f"{v.NEEDS[n['need']]}: {n['status']}" for n in changed)
+    words = "; ".join(f"{vocabulary.NEEDS[n['need']]}: {n['status']}" for n in changed)
     return Change(
         "NeedsAssessed",
         {**_base(case, at, by), "needs": changed},
@@ -220,7 +220,7 @@ def record_signpost_outcome(case: dict, signpost_id: str, outcome: str, at, by: 
     check_allowed(case, "record_signpost_outcome")
     if outcome not in SIGNPOST_OUTCOMES:
         raise NotAllowed(f"Choose one of: {', '.join(SIGNPOST_OUTCOMES)}.", "/outcome")
-    matching = [s for s in case["signposts"] if s["id"] == signpost_id]
+    matching = [signpost for signpost in case["signposts"] if signpost["id"] == signpost_id]
     if not matching:
         raise NotAllowed("This case has no signpost with this id.", "/signpost_id")
     index = case["signposts"].index(matching[0])
@@ -344,7 +344,13 @@ def signpost_choices(
     """Directory services for a family: those for their own local authority first, then
     national ones; services for other areas are left out."""
     if local_authority is None:
-        return sorted(services, key=lambda s: s["name"].casefold())
-    here = v.LOCAL_AUTHORITIES[local_authority]
-    fitting = [s for s in services if here in s["areas"] or NATIONAL_AREA in s["areas"]]
-    return sorted(fitting, key=lambda s: (here not in s["areas"], s["name"].casefold()))
+        return sorted(services, key=lambda service: service["name"].casefold())
+    here = vocabulary.LOCAL_AUTHORITIES[local_authority]
+    fitting = [
+        service
+        for service in services
+        if here in service["areas"] or NATIONAL_AREA in service["areas"]
+    ]
+    return sorted(
+        fitting, key=lambda service: (here not in service["areas"], service["name"].casefold())
+    )
