@@ -9,7 +9,7 @@ from flask import current_app, g
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
-from services.casework import schemas as s
+from services.casework import schemas
 from services.casework.operations import Casework
 
 blp = Blueprint(
@@ -26,8 +26,8 @@ def _casework() -> Casework:
 
 
 @blp.get("/cases")
-@blp.arguments(s.CaseQuerySchema(), location="query", unknown=RAISE)
-@blp.response(200, s.CaseSummarySchema(many=True))
+@blp.arguments(schemas.CaseQuerySchema(), location="query", unknown=RAISE)
+@blp.response(200, schemas.CaseSummarySchema(many=True))
 @blp.doc(security=SECURITY)
 def list_cases(query: dict[str, Any]):
     """A coordinator's own cases, or every case for a manager, newest first."""
@@ -35,7 +35,7 @@ def list_cases(query: dict[str, Any]):
 
 
 @blp.get("/cases/<case_id>")
-@blp.response(200, s.CaseDetailSchema())
+@blp.response(200, schemas.CaseDetailSchema())
 @blp.doc(security=SECURITY)
 def get_case(case_id: str):
     """The whole case. The read is recorded in its audit trail."""
@@ -43,7 +43,7 @@ def get_case(case_id: str):
 
 
 @blp.get("/cases/<case_id>/audit")
-@blp.response(200, s.AuditEntrySchema(many=True))
+@blp.response(200, schemas.AuditEntrySchema(many=True))
 @blp.doc(security=SECURITY)
 def get_audit_trail(case_id: str):
     """Who read or changed the case, and when (managers)."""
@@ -51,8 +51,8 @@ def get_audit_trail(case_id: str):
 
 
 @blp.post("/cases/<case_id>/allocation")
-@blp.arguments(s.AllocationSchema())
-@blp.response(200, s.CaseDetailSchema())
+@blp.arguments(schemas.AllocationSchema())
+@blp.response(200, schemas.CaseDetailSchema())
 @blp.doc(security=SECURITY)
 def allocate(body: dict[str, Any], case_id: str):
     """Allocate or reassign the case to a coordinator (managers). CaseAllocated."""
@@ -60,8 +60,8 @@ def allocate(body: dict[str, Any], case_id: str):
 
 
 @blp.post("/cases/<case_id>/contacts")
-@blp.arguments(s.ContactSchema())
-@blp.response(200, s.CaseDetailSchema())
+@blp.arguments(schemas.ContactSchema())
+@blp.response(200, schemas.CaseDetailSchema())
 @blp.doc(security=SECURITY)
 def record_contact(body: dict[str, Any], case_id: str):
     """Record a contact with the family. ContactRecorded (without the notes)."""
@@ -69,8 +69,8 @@ def record_contact(body: dict[str, Any], case_id: str):
 
 
 @blp.post("/cases/<case_id>/needs")
-@blp.arguments(s.NeedsSchema())
-@blp.response(200, s.CaseDetailSchema())
+@blp.arguments(schemas.NeedsSchema())
+@blp.response(200, schemas.CaseDetailSchema())
 @blp.doc(security=SECURITY)
 def assess_needs(body: dict[str, Any], case_id: str):
     """Record needs as identified or addressed. NeedsAssessed."""
@@ -78,8 +78,8 @@ def assess_needs(body: dict[str, Any], case_id: str):
 
 
 @blp.post("/cases/<case_id>/signposts")
-@blp.arguments(s.SignpostSchema())
-@blp.response(200, s.CaseDetailSchema())
+@blp.arguments(schemas.SignpostSchema())
+@blp.response(200, schemas.CaseDetailSchema())
 @blp.doc(security=SECURITY)
 def signpost(body: dict[str, Any], case_id: str):
     """Signpost the family to a directory service; their details go only with their
@@ -88,8 +88,8 @@ def signpost(body: dict[str, Any], case_id: str):
 
 
 @blp.post("/cases/<case_id>/signposts/<signpost_id>/outcome")
-@blp.arguments(s.SignpostOutcomeSchema())
-@blp.response(200, s.CaseDetailSchema())
+@blp.arguments(schemas.SignpostOutcomeSchema())
+@blp.response(200, schemas.CaseDetailSchema())
 @blp.doc(security=SECURITY)
 def record_signpost_outcome(body: dict[str, Any], case_id: str, signpost_id: str):
     """Whether the family engaged with the service. SignpostOutcomeRecorded."""
@@ -97,8 +97,8 @@ def record_signpost_outcome(body: dict[str, Any], case_id: str, signpost_id: str
 
 
 @blp.post("/cases/<case_id>/support")
-@blp.arguments(s.SupportSchema())
-@blp.response(200, s.CaseDetailSchema())
+@blp.arguments(schemas.SupportSchema())
+@blp.response(200, schemas.CaseDetailSchema())
 @blp.doc(security=SECURITY)
 def set_support(body: dict[str, Any], case_id: str):
     """Start or end ongoing one-to-one support. SupportStarted or SupportEnded."""
@@ -106,8 +106,8 @@ def set_support(body: dict[str, Any], case_id: str):
 
 
 @blp.post("/cases/<case_id>/decline")
-@blp.arguments(s.DeclineSchema())
-@blp.response(200, s.CaseDetailSchema())
+@blp.arguments(schemas.DeclineSchema())
+@blp.response(200, schemas.CaseDetailSchema())
 @blp.doc(security=SECURITY)
 def decline(body: dict[str, Any], case_id: str):
     """Decline the referral, with a reason the referrer will read. CaseDeclined."""
@@ -115,8 +115,8 @@ def decline(body: dict[str, Any], case_id: str):
 
 
 @blp.post("/cases/<case_id>/close")
-@blp.arguments(s.CloseSchema())
-@blp.response(200, s.CaseDetailSchema())
+@blp.arguments(schemas.CloseSchema())
+@blp.response(200, schemas.CaseDetailSchema())
 @blp.doc(security=SECURITY)
 def close(body: dict[str, Any], case_id: str):
     """Close the case with its outcomes, in words for the referrer. CaseClosed."""
@@ -124,7 +124,7 @@ def close(body: dict[str, Any], case_id: str):
 
 
 @blp.post("/cases/<case_id>/reopen")
-@blp.response(200, s.CaseDetailSchema())
+@blp.response(200, schemas.CaseDetailSchema())
 @blp.doc(security=SECURITY)
 def reopen(case_id: str):
     """Reopen a closed or declined case. CaseReopened."""
@@ -132,8 +132,8 @@ def reopen(case_id: str):
 
 
 @blp.get("/directory-services")
-@blp.arguments(s.DirectoryQuerySchema(), location="query", unknown=RAISE)
-@blp.response(200, s.DirectoryServiceSchema(many=True))
+@blp.arguments(schemas.DirectoryQuerySchema(), location="query", unknown=RAISE)
+@blp.response(200, schemas.DirectoryServiceSchema(many=True))
 @blp.doc(security=SECURITY)
 def directory_services(query: dict[str, Any]):
     """Directory services to signpost to, by need and area, the family's area first."""

@@ -31,9 +31,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         staff.ensure_indexes()
 
     app, api = create_service_app(
-        SERVICE, "Family Ties casework", db, settings, [cases.cases],
-        ("staffKey", "Staff API key"),
-    )  # fmt: skip
+        SERVICE, "Family Ties casework", db, settings, [cases.cases], ("staffKey", "Staff API key")
+    )
     app.extensions["casework"] = Casework(cases, staff)
     register_api(app, api, blp, staff, "staff")
     _add_pages(app, settings)

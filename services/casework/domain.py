@@ -14,7 +14,7 @@ from typing import Any
 
 from backbone.clock import UK
 from backbone.errors import NotAllowed
-from backbone.events import vocabulary as v
+from backbone.events import vocabulary
 from backbone.events.case import CONTACT_METHODS, SIGNPOST_OUTCOMES
 from backbone.events.hsds import NATIONAL_AREA
 
@@ -66,8 +66,12 @@ def _refusal(status: str, operation: str) -> str:
 
 def _base(case: dict[str, Any], at: datetime, by: str) -> dict[str, Any]:
     """What every case event carries. Event data is JSON: times as ISO 8601 text."""
-    return {"case_id": case["_id"], "referral_id": case["referral_id"], "at": at.isoformat(),
-            "by": by}  # fmt: skip
+    return {
+        "case_id": case["_id"],
+        "referral_id": case["referral_id"],
+        "at": at.isoformat(),
+        "by": by,
+    }
 
 
 def open_case(case_id: str, referral: dict[str, Any], at: datetime) -> dict[str, Any]:
@@ -89,9 +93,15 @@ def open_case(case_id: str, referral: dict[str, Any], at: datetime) -> dict[str,
         "signposts": [],
         "support": {"ongoing": False, "periods": []},
         "first_contact_at": None,
-        "timeline": [{"at": at, "by": "system", "kind": "CaseOpened",
-                      "summary": f"Referral received from {referral['partner_name']}."}],
-    }  # fmt: skip
+        "timeline": [
+            {
+                "at": at,
+                "by": "system",
+                "kind": "CaseOpened",
+                "summary": f"Referral received from {referral['partner_name']}.",
+            }
+        ],
+    }
 
 
 def case_opened(case: dict[str, Any]) -> dict[str, Any]:
@@ -125,8 +135,7 @@ def record_contact(case: dict, contact: dict, contact_id: str, at: datetime, by:
     if contact["happened_at"] > at:
         raise NotAllowed("A contact cannot be in the future.", "/happened_at")
     if contact["happened_at"] < datetime.fromisoformat(case["referral"]["received_at"]):
-        raise NotAllowed("A contact cannot be before the referral was received.",
-                         "/happened_at")  # fmt: skip
+        raise NotAllowed("A contact cannot be before the referral was received.", "/happened_at")
     unknown = [n for n in contact["needs_addressed"] if n not in case["needs"]]
     if unknown:
         raise NotAllowed(f"Identify these needs first: {', '.join(unknown)}.", "/needs_addressed")
@@ -139,14 +148,18 @@ def record_contact(case: dict, contact: dict, contact_id: str, at: datetime, by:
         updates[f"needs.{need}"] = {"status": "addressed", "at": at}
     return Change(
         "ContactRecorded",
-        {**_base(case, at, by), "contact_id": contact_id, "method": contact["method"],
-         "happened_at": contact["happened_at"].isoformat(),
-         "duration_minutes": contact["duration_minutes"],
-         "needs_addressed": contact["needs_addressed"]},
+        {
+            **_base(case, at, by),
+            "contact_id": contact_id,
+            "method": contact["method"],
+            "happened_at": contact["happened_at"].isoformat(),
+            "duration_minutes": contact["duration_minutes"],
+            "needs_addressed": contact["needs_addressed"],
+        },
         f"{CONTACT_METHODS[contact['method']]}, {contact['duration_minutes']} minutes.",
         set=updates,
         push={"contacts": entry},
-    )  # fmt: skip
+    )
 
 
 def assess_needs(case: dict, needs: list[dict], at: datetime, by: str) -> Change:
@@ -157,7 +170,7 @@ def assess_needs(case: dict, needs: list[dict], at: datetime, by: str) -> Change
     changed = [n for n in needs if case["needs"].get(n["need"], {}).get("status") != n["status"]]
     if not changed:
         raise NotAllowed("Nothing changes: the needs are already recorded so.", "/needs")
-    words = "; ".join(f"{v.NEEDS[n['need']]}: {n['status']}" for n in changed)
+    words = "; ".join(f"{vocabulary.NEEDS[n['need']]}: {n['status']}" for n in changed)
     return Change(
         "NeedsAssessed",
         {**_base(case, at, by), "needs": changed},
@@ -179,23 +192,35 @@ def signpost(
             "signpost them without sharing.",
             "/personal_details_shared",
         )
-    entry = {"id": signpost_id, "service_id": service["_id"], "service_name": service["name"],
-             "method": method, "personal_details_shared": share, "outcome": "pending",
-             "made_at": at, "made_by": by}  # fmt: skip
+    entry = {
+        "id": signpost_id,
+        "service_id": service["_id"],
+        "service_name": service["name"],
+        "method": method,
+        "personal_details_shared": share,
+        "outcome": "pending",
+        "made_at": at,
+        "made_by": by,
+    }
     return Change(
         "SignpostMade",
-        {**_base(case, at, by), "signpost_id": signpost_id, "service_id": service["_id"],
-         "method": method, "personal_details_shared": share},
+        {
+            **_base(case, at, by),
+            "signpost_id": signpost_id,
+            "service_id": service["_id"],
+            "method": method,
+            "personal_details_shared": share,
+        },
         f"Signposted to {service['name']}" + (" (details shared)." if share else "."),
         push={"signposts": entry},
-    )  # fmt: skip
+    )
 
 
 def record_signpost_outcome(case: dict, signpost_id: str, outcome: str, at, by: str) -> Change:
     check_allowed(case, "record_signpost_outcome")
     if outcome not in SIGNPOST_OUTCOMES:
         raise NotAllowed(f"Choose one of: {', '.join(SIGNPOST_OUTCOMES)}.", "/outcome")
-    matching = [s for s in case["signposts"] if s["id"] == signpost_id]
+    matching = [signpost for signpost in case["signposts"] if signpost["id"] == signpost_id]
     if not matching:
         raise NotAllowed("This case has no signpost with this id.", "/signpost_id")
     index = case["signposts"].index(matching[0])
@@ -211,8 +236,12 @@ def start_support(case: dict, at: datetime, by: str) -> Change:
     check_allowed(case, "start_support")
     if case["support"]["ongoing"]:
         raise NotAllowed("One-to-one support is already ongoing.")
-    return Change("SupportStarted", _base(case, at, by), "Ongoing one-to-one support began.",
-                  set={"support.ongoing": True, "support.started_at": at})  # fmt: skip
+    return Change(
+        "SupportStarted",
+        _base(case, at, by),
+        "Ongoing one-to-one support began.",
+        set={"support.ongoing": True, "support.started_at": at},
+    )
 
 
 def end_support(case: dict, at: datetime, by: str) -> Change:
@@ -224,9 +253,13 @@ def end_support(case: dict, at: datetime, by: str) -> Change:
 
 def _ending_support(case: dict, at: datetime, by: str) -> Change:
     period = {"started_at": case["support"]["started_at"], "ended_at": at}
-    return Change("SupportEnded", _base(case, at, by), "Ongoing one-to-one support ended.",
-                  set={"support.ongoing": False, "support.started_at": None},
-                  push={"support.periods": period})  # fmt: skip
+    return Change(
+        "SupportEnded",
+        _base(case, at, by),
+        "Ongoing one-to-one support ended.",
+        set={"support.ongoing": False, "support.started_at": None},
+        push={"support.periods": period},
+    )
 
 
 def decline(case: dict, reason_for_referrer: str, at: datetime, by: str) -> list[Change]:
@@ -250,12 +283,15 @@ def close(case: dict, outcomes: list[str], outcome_for_referrer: str, at, by: st
     check_allowed(case, "close")
     closing = Change(
         "CaseClosed",
-        {**_base(case, at, by), "outcomes": outcomes,
-         "outcome_for_referrer": outcome_for_referrer},
+        {**_base(case, at, by), "outcomes": outcomes, "outcome_for_referrer": outcome_for_referrer},
         f"Closed: {outcome_for_referrer}",
-        set={"status": "closed", "closed_at": at, "outcomes": outcomes,
-             "outcome_for_referrer": outcome_for_referrer},
-    )  # fmt: skip
+        set={
+            "status": "closed",
+            "closed_at": at,
+            "outcomes": outcomes,
+            "outcome_for_referrer": outcome_for_referrer,
+        },
+    )
     return [*_support_ending(case, at, by), closing]
 
 
@@ -263,12 +299,21 @@ def reopen(case: dict, at: datetime, by: str) -> Change:
     check_allowed(case, "reopen")
     status = "allocated" if case["coordinator_id"] else "open"
     ended = dict.fromkeys(ENDING_FIELDS)  # what the close or decline said no longer holds
-    return Change("CaseReopened", {**_base(case, at, by), "status": status}, "Reopened.",
-                  set={"status": status, **ended})  # fmt: skip
+    return Change(
+        "CaseReopened",
+        {**_base(case, at, by), "status": status},
+        "Reopened.",
+        set={"status": status, **ended},
+    )
 
 
-ENDING_FIELDS = ("closed_at", "outcomes", "outcome_for_referrer", "declined_at",
-                 "reason_for_referrer")  # fmt: skip
+ENDING_FIELDS = (
+    "closed_at",
+    "outcomes",
+    "outcome_for_referrer",
+    "declined_at",
+    "reason_for_referrer",
+)
 
 
 def waiting_for_first_contact(case: dict, now: datetime) -> bool:
@@ -299,7 +344,13 @@ def signpost_choices(
     """Directory services for a family: those for their own local authority first, then
     national ones; services for other areas are left out."""
     if local_authority is None:
-        return sorted(services, key=lambda s: s["name"].casefold())
-    here = v.LOCAL_AUTHORITIES[local_authority]
-    fitting = [s for s in services if here in s["areas"] or NATIONAL_AREA in s["areas"]]
-    return sorted(fitting, key=lambda s: (here not in s["areas"], s["name"].casefold()))
+        return sorted(services, key=lambda service: service["name"].casefold())
+    here = vocabulary.LOCAL_AUTHORITIES[local_authority]
+    fitting = [
+        service
+        for service in services
+        if here in service["areas"] or NATIONAL_AREA in service["areas"]
+    ]
+    return sorted(
+        fitting, key=lambda service: (here not in service["areas"], service["name"].casefold())
+    )

@@ -14,6 +14,7 @@ from services.casework.staff import Staff
 
 # A coordinator is not told that another's case exists: it is not found, as no case is.
 NOT_YOURS = "No case of yours has this id."
+ONLY_MANAGERS_ALLOCATE = "Only a manager allocates cases."
 
 
 def is_manager(staff: dict[str, Any]) -> bool:
@@ -27,20 +28,15 @@ class Casework:
 
     # ---- reads ------------------------------------------------------------------------
 
-    def visible_query(self, staff: dict[str, Any]) -> dict[str, Any]:
-        return {} if is_manager(staff) else {"coordinator_id": staff["_id"]}
-
     def list_cases(self, staff: dict[str, Any], filters: dict[str, Any]) -> list[dict[str, Any]]:
         """The cases this person may see, filtered by status, area, need and whether the
         family is still waiting for a first contact."""
-        query = self.visible_query(staff)
-        if "status" in filters:
-            query["status"] = filters["status"]
-        if "local_authority" in filters:
-            query["local_authority"] = filters["local_authority"]
-        if "need" in filters:
-            query[f"needs.{filters['need']}"] = {"$exists": True}
-        found = self.cases.find(query)
+        found = self.cases.find(
+            coordinator_id=None if is_manager(staff) else staff["_id"],
+            status=filters.get("status"),
+            local_authority=filters.get("local_authority"),
+            need=filters.get("need"),
+        )
         at = now()
         if filters.get("waiting_for_first_contact"):
             found = [c for c in found if domain.waiting_for_first_contact(c, at)]
@@ -56,11 +52,13 @@ class Casework:
 
     def signpost_choices(self, need: str | None, local_authority: str | None) -> list[dict]:
         """Current directory services for a need, the family's own area first."""
-        query: dict[str, Any] = {"status": "active"}
-        if need:
-            query["needs"] = need
-        services = list(self.cases.services.find(query))
-        return domain.signpost_choices(services, local_authority)
+        return domain.signpost_choices(self.cases.active_services(need), local_authority)
+
+    def coordinators(self, staff: dict[str, Any]) -> list[dict[str, Any]]:
+        """The coordinators a manager may allocate a case to."""
+        if not is_manager(staff):
+            raise Forbidden(ONLY_MANAGERS_ALLOCATE)
+        return self.staff.coordinators()
 
     def audit_trail(self, staff: dict[str, Any], case_id: str) -> list[dict[str, Any]]:
         if not is_manager(staff):
@@ -74,7 +72,7 @@ class Casework:
 
     def allocate(self, staff: dict, case_id: str, coordinator_id: str) -> dict[str, Any]:
         if not is_manager(staff):
-            raise Forbidden("Only a manager allocates cases.")
+            raise Forbidden(ONLY_MANAGERS_ALLOCATE)
         case = self._visible(staff, case_id)
         coordinator = self.staff.by_id(coordinator_id)
         if coordinator is None:
@@ -84,8 +82,9 @@ class Casework:
     def record_contact(self, staff: dict, case_id: str, contact: dict) -> dict[str, Any]:
         case = self._visible(staff, case_id)
         at = now()
-        return self._apply(staff, case, [domain.record_contact(case, contact, new_id(), at,
-                                                                staff["_id"])])  # fmt: skip
+        return self._apply(
+            staff, case, [domain.record_contact(case, contact, new_id(), at, staff["_id"])]
+        )
 
     def assess_needs(self, staff: dict, case_id: str, needs: list[dict]) -> dict[str, Any]:
         case = self._visible(staff, case_id)
@@ -94,8 +93,15 @@ class Casework:
     def signpost(self, staff: dict, case_id: str, body: dict) -> dict[str, Any]:
         case = self._visible(staff, case_id)
         service = self.cases.service(body["service_id"])
-        change = domain.signpost(case, service, new_id(), body["method"],
-                                 body["personal_details_shared"], now(), staff["_id"])  # fmt: skip
+        change = domain.signpost(
+            case,
+            service,
+            new_id(),
+            body["method"],
+            body["personal_details_shared"],
+            now(),
+            staff["_id"],
+        )
         return self._apply(staff, case, [change])
 
     def record_signpost_outcome(

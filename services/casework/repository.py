@@ -40,7 +40,24 @@ class Cases:
     def get(self, case_id: str) -> dict[str, Any] | None:
         return self.cases.find_one({"_id": case_id}, outbox.WITHOUT_LOG)
 
-    def find(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+    def find(
+        self,
+        *,
+        coordinator_id: str | None = None,
+        status: str | None = None,
+        local_authority: str | None = None,
+        need: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Cases newest first, matching each filter given (None: any)."""
+        query: dict[str, Any] = {}
+        if coordinator_id is not None:
+            query["coordinator_id"] = coordinator_id
+        if status is not None:
+            query["status"] = status
+        if local_authority is not None:
+            query["local_authority"] = local_authority
+        if need is not None:
+            query[f"needs.{need}"] = {"$exists": True}
         return list(self.cases.find(query, outbox.WITHOUT_LOG).sort("opened_at", DESCENDING))
 
     def open_for_referral(self, case: dict[str, Any], event: dict, session: ClientSession) -> bool:
@@ -62,8 +79,15 @@ class Cases:
             for name, entry in change.push.items():
                 update["$push"].setdefault(name, {"$each": []})["$each"].append(entry)
             events.append(new_event(change.event_type, SOURCE, case["_id"], change.event_data))
-            timeline.append({"at": at, "by": staff["_id"], "by_name": staff["name"],
-                             "kind": change.event_type, "summary": change.summary})  # fmt: skip
+            timeline.append(
+                {
+                    "at": at,
+                    "by": staff["_id"],
+                    "by_name": staff["name"],
+                    "kind": change.event_type,
+                    "summary": change.summary,
+                }
+            )
         update["$push"]["timeline"] = {"$each": timeline}
         if not update["$set"]:
             del update["$set"]
@@ -97,10 +121,24 @@ class Cases:
     def service(self, service_id: str) -> dict[str, Any] | None:
         return self.services.find_one({"_id": service_id})
 
+    def active_services(self, need: str | None = None) -> list[dict[str, Any]]:
+        """The directory's current services, for `need` if given."""
+        query: dict[str, Any] = {"status": "active"}
+        if need is not None:
+            query["needs"] = need
+        return list(self.services.find(query))
+
     def keep_service(self, service: dict[str, Any], session: ClientSession) -> None:
         self.services.replace_one({"_id": service["_id"]}, service, upsert=True, session=session)
 
 
 def _audit(case_id: str, staff: dict, at: datetime, action: str, what: str) -> dict[str, Any]:
-    return {"_id": new_id(), "case_id": case_id, "at": at, "staff_id": staff["_id"],
-            "staff_name": staff["name"], "action": action, "what": what}  # fmt: skip
+    return {
+        "_id": new_id(),
+        "case_id": case_id,
+        "at": at,
+        "staff_id": staff["_id"],
+        "staff_name": staff["name"],
+        "action": action,
+        "what": what,
+    }

@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from backbone.clock import now
-from backbone.events import vocabulary as v
+from backbone.events import vocabulary
 from backbone.events.case import (
     CLOSING_OUTCOMES,
     CONTACT_METHODS,
@@ -22,8 +22,8 @@ from services.casework.domain import STATUSES
 
 class CaseQuerySchema(Schema):
     status = fields.String(validate=one_of(STATUSES))
-    local_authority = fields.String(validate=one_of(v.LOCAL_AUTHORITIES))
-    need = fields.String(validate=one_of(v.NEEDS))
+    local_authority = fields.String(validate=one_of(vocabulary.LOCAL_AUTHORITIES))
+    need = fields.String(validate=one_of(vocabulary.NEEDS))
     waiting_for_first_contact = fields.Boolean(
         metadata={"description": "No contact yet, more than 5 working days after opening."}
     )
@@ -38,7 +38,9 @@ class ContactSchema(Schema):
     happened_at = Moment(required=True)
     duration_minutes = strict_integer(required=True, validate=validate.Range(min=0, max=1440))
     notes = text(5000)
-    needs_addressed = fields.List(fields.String(validate=one_of(v.NEEDS)), load_default=list)
+    needs_addressed = fields.List(
+        fields.String(validate=one_of(vocabulary.NEEDS)), load_default=list
+    )
 
     @validates("happened_at")
     def not_in_future(self, value, data_key):
@@ -47,7 +49,7 @@ class ContactSchema(Schema):
 
 
 class NeedSchema(Schema):
-    need = fields.String(required=True, validate=one_of(v.NEEDS))
+    need = fields.String(required=True, validate=one_of(vocabulary.NEEDS))
     status = fields.String(required=True, validate=one_of(NEED_STATUSES))
 
 
@@ -156,5 +158,5 @@ class DirectoryServiceSchema(Schema):
 
 
 class DirectoryQuerySchema(Schema):
-    need = fields.String(validate=one_of(v.NEEDS))
-    local_authority = fields.String(validate=one_of(v.LOCAL_AUTHORITIES))
+    need = fields.String(validate=one_of(vocabulary.NEEDS))
+    local_authority = fields.String(validate=one_of(vocabulary.LOCAL_AUTHORITIES))

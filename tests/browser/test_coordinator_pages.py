@@ -26,8 +26,15 @@ from tests.servers import free_port
 
 ARTEFACTS = Path(__file__).resolve().parent.parent.parent / "test-artefacts"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "correct horse battery"
 
 
@@ -37,8 +44,9 @@ def site(settings):
     app = create_app(settings)
     casework = app.extensions["casework"]
     manager, _ = casework.staff.create_account("morgan", "Morgan Manager", "manager", PASSWORD)
-    coordinator, _ = casework.staff.create_account("casey", "Casey Coordinator", "coordinator",
-                                                   PASSWORD)  # fmt: skip
+    coordinator, _ = casework.staff.create_account(
+        "casey", "Casey Coordinator", "coordinator", PASSWORD
+    )
     referral = a_referral()
     referral["family_member"]["name"] = "Alex Testfamily"
     referral["needs"] = ["bereavement", "coping_with_imprisonment_or_release"]
@@ -124,10 +132,14 @@ def test_a_coordinator_works_a_case_from_sign_in_to_close(site, page):
     check("contact form")
     page.click("button:has-text('Record the contact')")  # nothing filled in
     assert page.locator(".govuk-error-summary").is_visible()
+    # without script, as GOV.UK Frontend's would: the summary has the focus, to be read first
+    assert page.evaluate("document.activeElement.classList.contains('govuk-error-summary')")
+    page.click(".govuk-error-summary a[href='#happened_at-day']")
+    assert page.evaluate("document.activeElement.id") == "happened_at-day"
     check("contact form, with errors")
     page.check("text=Went with the family to a Children's Hearing")
     when = datetime.now(UK) - timedelta(minutes=5)
-    page.fill("#happened_at", str(when.day))
+    page.fill("#happened_at-day", str(when.day))
     page.fill("#happened_at-month", str(when.month))
     page.fill("#happened_at-year", str(when.year))
     page.fill("#happened_at-time", f"{when:%H:%M}")
@@ -173,6 +185,6 @@ def test_a_coordinator_works_a_case_from_sign_in_to_close(site, page):
 
     case = site["casework"].cases.get(site["case_id"])
     assert case["status"] == "closed"
-    assert [s["service_id"] for s in case["signposts"]] == [CRUSE_ID]
+    assert [signpost["service_id"] for signpost in case["signposts"]] == [CRUSE_ID]
     assert {name: problems for name, problems in checked.items() if problems} == {}
     assert len(checked) == 13

@@ -21,8 +21,7 @@ DATE_MESSAGE = "Enter a real date and a time, like 27 3 2026 and 14:30."
 @pytest.fixture
 def site(casework_app, casework):
     manager, _ = casework.staff.create_account("morgan", "Morgan Manager", "manager", PASSWORD)
-    casey, _ = casework.staff.create_account("casey", "Casey Coordinator", "coordinator",
-                                             PASSWORD)  # fmt: skip
+    casey, _ = casework.staff.create_account("casey", "Casey Coordinator", "coordinator", PASSWORD)
     casework.staff.create_account("robin", "Robin Coordinator", "coordinator", PASSWORD)
     referral = a_referral()
     deliver(casework.cases, "ReferralReceived", referral["referral_id"], referral)
@@ -38,9 +37,11 @@ def browser(site, username: str | None):
     client.environ_base["HTTP_REFERER"] = f"{BASE}/"
     if username:
         page = client.get(f"{BASE}/sign-in").get_data(as_text=True)
-        answer = client.post(f"{BASE}/sign-in", data={"username": username, "password": PASSWORD,
-                                                       "csrf_token": token(page)})  # fmt: skip
-        assert answer.status_code == 302
+        response = client.post(
+            f"{BASE}/sign-in",
+            data={"username": username, "password": PASSWORD, "csrf_token": token(page)},
+        )
+        assert response.status_code == 302
     return client
 
 
@@ -49,19 +50,25 @@ def token(html: str) -> str:
 
 
 def error_summary(html: str) -> list[str]:
-    return re.findall(r'<li><a href="#[^"]+">([^<]+)</a></li>', html)
+    """The GOV.UK error summary's messages; each must link to an element of the page."""
+    links = re.findall(r'<li>\s*<a href="#([^"]+)">([^<]+)</a>\s*</li>', html)
+    assert [target for target, _ in links if f'id="{target}"' not in html] == []
+    return [message.strip() for _, message in links]
 
 
 def test_signing_in_sets_a_secure_session_cookie_and_pages_have_security_headers(site):
     client = site["app"].test_client()
     client.environ_base["HTTP_REFERER"] = f"{BASE}/"
     page = client.get(f"{BASE}/sign-in").get_data(as_text=True)
-    wrong = client.post(f"{BASE}/sign-in", data={"username": "casey", "password": "nope",
-                                                 "csrf_token": token(page)})  # fmt: skip
+    wrong = client.post(
+        f"{BASE}/sign-in", data={"username": "casey", "password": "nope", "csrf_token": token(page)}
+    )
     assert wrong.status_code == 401
     assert error_summary(wrong.get_data(as_text=True)) == ["Enter a correct username and password"]
-    right = client.post(f"{BASE}/sign-in", data={"username": "casey", "password": PASSWORD,
-                                                 "csrf_token": token(page)})  # fmt: skip
+    right = client.post(
+        f"{BASE}/sign-in",
+        data={"username": "casey", "password": PASSWORD, "csrf_token": token(page)},
+    )
     cookie = right.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     cases = client.get(f"{BASE}/cases")
@@ -75,40 +82,57 @@ def test_signing_in_sets_a_secure_session_cookie_and_pages_have_security_headers
 @pytest.mark.parametrize(
     ("who", "page", "expected"),
     [
-        (None, "/cases", 302), (None, "/cases/{case}", 302), (None, "/cases/{case}/contact", 302),
-        ("casey", "/cases", 200), ("casey", "/cases/{case}", 200),
-        ("casey", "/cases/{case}/contact", 200), ("casey", "/cases/{case}/needs", 200),
-        ("casey", "/cases/{case}/signpost", 200), ("casey", "/cases/{case}/close", 200),
-        ("casey", "/cases/{case}/decline", 200), ("casey", "/cases/{case}/allocate", 403),
+        (None, "/cases", 302),
+        (None, "/cases/{case}", 302),
+        (None, "/cases/{case}/contact", 302),
+        ("casey", "/cases", 200),
+        ("casey", "/cases/{case}", 200),
+        ("casey", "/cases/{case}/contact", 200),
+        ("casey", "/cases/{case}/needs", 200),
+        ("casey", "/cases/{case}/signpost", 200),
+        ("casey", "/cases/{case}/close", 200),
+        ("casey", "/cases/{case}/decline", 200),
+        ("casey", "/cases/{case}/allocate", 403),
         ("casey", "/cases/{case}/audit", 403),
-        ("robin", "/cases", 200), ("robin", "/cases/{case}", 404),
-        ("robin", "/cases/{case}/contact", 404), ("robin", "/cases/{case}/close", 404),
-        ("robin", "/cases/{case}/allocate", 403), ("robin", "/cases/{case}/audit", 403),
-        ("morgan", "/cases", 200), ("morgan", "/cases/{case}", 200),
-        ("morgan", "/cases/{case}/allocate", 200), ("morgan", "/cases/{case}/audit", 200),
-        ("morgan", "/cases/{case}/contact", 200), ("casey", "/cases/{case}/nonsense", 404),
+        ("robin", "/cases", 200),
+        ("robin", "/cases/{case}", 404),
+        ("robin", "/cases/{case}/contact", 404),
+        ("robin", "/cases/{case}/close", 404),
+        ("robin", "/cases/{case}/allocate", 403),
+        ("robin", "/cases/{case}/audit", 403),
+        ("morgan", "/cases", 200),
+        ("morgan", "/cases/{case}", 200),
+        ("morgan", "/cases/{case}/allocate", 200),
+        ("morgan", "/cases/{case}/audit", 200),
+        ("morgan", "/cases/{case}/contact", 200),
+        ("casey", "/cases/{case}/nonsense", 404),
     ],
-)  # fmt: skip
+)
 def test_the_permission_matrix_of_the_pages(site, who, page, expected):
     client = browser(site, who)
-    answer = client.get(BASE + page.format(case=site["case_id"]))
-    assert answer.status_code == expected
+    response = client.get(BASE + page.format(case=site["case_id"]))
+    assert response.status_code == expected
     if expected == 302:
-        assert answer.headers["Location"].endswith("/sign-in")
+        assert response.headers["Location"].endswith("/sign-in")
 
 
 def valid_forms() -> dict[str, dict[str, str]]:
     """A valid submission of each form: a refusal is then about who sends it."""
     today = datetime.now(UK) - timedelta(minutes=5)
     return {
-        "contact": {"method": "telephone", "happened_at-day": str(today.day),
-                    "happened_at-month": str(today.month), "happened_at-year": str(today.year),
-                    "happened_at-time": f"{today:%H:%M}", "duration_minutes": "20"},
+        "contact": {
+            "method": "telephone",
+            "happened_at-day": str(today.day),
+            "happened_at-month": str(today.month),
+            "happened_at-year": str(today.year),
+            "happened_at-time": f"{today:%H:%M}",
+            "duration_minutes": "20",
+        },
         "needs": {"identified": "housing"},
         "decline": {"reason_for_referrer": "Outside the areas we cover."},
         "close": {"outcomes": "needs_met", "outcome_for_referrer": "Done."},
         "support": {"ongoing": "true"},
-    }  # fmt: skip
+    }
 
 
 def test_another_coordinators_case_by_url_changes_nothing(site, casework):
@@ -116,13 +140,16 @@ def test_another_coordinators_case_by_url_changes_nothing(site, casework):
     own_page = robin.get(f"{BASE}/cases").get_data(as_text=True)
     before = state(casework, site["case_id"])
     for form, data in valid_forms().items():
-        answer = robin.post(f"{BASE}/cases/{site['case_id']}/{form}",
-                            data={**data, "csrf_token": token(own_page)})  # fmt: skip
-        assert answer.status_code == 404, form
+        response = robin.post(
+            f"{BASE}/cases/{site['case_id']}/{form}", data={**data, "csrf_token": token(own_page)}
+        )
+        assert response.status_code == 404, form
     for path in ["reopen", "signposts/any/outcome", "allocate"]:
-        answer = robin.post(f"{BASE}/cases/{site['case_id']}/{path}",
-                            data={"outcome": "engaged", "csrf_token": token(own_page)})  # fmt: skip
-        assert answer.status_code in (403, 404), path
+        response = robin.post(
+            f"{BASE}/cases/{site['case_id']}/{path}",
+            data={"outcome": "engaged", "csrf_token": token(own_page)},
+        )
+        assert response.status_code in (403, 404), path
     assert state(casework, site["case_id"]) == before
 
 
@@ -131,9 +158,11 @@ def test_another_coordinators_case_by_url_changes_nothing(site, casework):
 def test_the_coordinator_and_a_manager_may_change_the_case(site, casework, who, form):
     client = browser(site, who)
     page = client.get(f"{BASE}/cases/{site['case_id']}").get_data(as_text=True)
-    answer = client.post(f"{BASE}/cases/{site['case_id']}/{form}",
-                         data={**valid_forms()[form], "csrf_token": token(page)})  # fmt: skip
-    assert answer.status_code == 302, error_summary(answer.get_data(as_text=True))
+    response = client.post(
+        f"{BASE}/cases/{site['case_id']}/{form}",
+        data={**valid_forms()[form], "csrf_token": token(page)},
+    )
+    assert response.status_code == 302, error_summary(response.get_data(as_text=True))
     assert casework.cases.get(site["case_id"])["version"] > 2
 
 
@@ -161,10 +190,12 @@ def test_a_bad_signpost_outcome_is_refused_on_the_case_page(site, casework):
     page = casey.get(f"{BASE}/cases/{site['case_id']}").get_data(as_text=True)
     before = state(casework, site["case_id"])
     for outcome in ["delighted", ""]:
-        answer = casey.post(f"{BASE}/cases/{site['case_id']}/signposts/none/outcome",
-                            data={"outcome": outcome, "csrf_token": token(page)})  # fmt: skip
-        assert answer.status_code == 422
-        assert error_summary(answer.get_data(as_text=True))
+        response = casey.post(
+            f"{BASE}/cases/{site['case_id']}/signposts/none/outcome",
+            data={"outcome": outcome, "csrf_token": token(page)},
+        )
+        assert response.status_code == 422
+        assert error_summary(response.get_data(as_text=True))
     assert state(casework, site["case_id"])[:2] == before[:2]
 
 
@@ -173,40 +204,70 @@ def test_a_forged_csrf_token_is_refused_and_changes_nothing(site, casework):
     before = state(casework, site["case_id"])
     for token_sent in ["forged", None]:
         data = {"ongoing": "true", **({"csrf_token": token_sent} if token_sent else {})}
-        answer = casey.post(f"{BASE}/cases/{site['case_id']}/support", data=data)
-        assert answer.status_code == 400
-        assert "This form has expired" in answer.get_data(as_text=True)
+        response = casey.post(f"{BASE}/cases/{site['case_id']}/support", data=data)
+        assert response.status_code == 400
+        assert "This form has expired" in response.get_data(as_text=True)
     assert state(casework, site["case_id"]) == before
 
 
 @pytest.mark.parametrize(
     ("form", "data", "expected"),
     [
-        ("contact", {"method": "telephone", "happened_at-day": "1", "happened_at-month": "1",
-                     "happened_at-year": "2099", "happened_at-time": "10:00",
-                     "duration_minutes": "20"}, ["A contact cannot be in the future."]),
-        ("contact", {"method": "telephone", "happened_at-day": "31", "happened_at-month": "2",
-                     "happened_at-year": "2026", "happened_at-time": "10:00",
-                     "duration_minutes": "20"}, [DATE_MESSAGE]),
-        ("contact", {"method": "telephone", "happened_at-day": "1", "happened_at-month": "1",
-                     "happened_at-year": "3000000000", "happened_at-time": "10:00",
-                     "duration_minutes": "20"}, [DATE_MESSAGE]),
-        ("signpost", {"service_id": "no-such-service", "method": "letter",
-                      "personal_details_shared": "no"},
-         ["No current directory service has this id."]),
+        (
+            "contact",
+            {
+                "method": "telephone",
+                "happened_at-day": "1",
+                "happened_at-month": "1",
+                "happened_at-year": "2099",
+                "happened_at-time": "10:00",
+                "duration_minutes": "20",
+            },
+            ["A contact cannot be in the future."],
+        ),
+        (
+            "contact",
+            {
+                "method": "telephone",
+                "happened_at-day": "31",
+                "happened_at-month": "2",
+                "happened_at-year": "2026",
+                "happened_at-time": "10:00",
+                "duration_minutes": "20",
+            },
+            [DATE_MESSAGE],
+        ),
+        (
+            "contact",
+            {
+                "method": "telephone",
+                "happened_at-day": "1",
+                "happened_at-month": "1",
+                "happened_at-year": "3000000000",
+                "happened_at-time": "10:00",
+                "duration_minutes": "20",
+            },
+            [DATE_MESSAGE],
+        ),
+        (
+            "signpost",
+            {"service_id": "no-such-service", "method": "letter", "personal_details_shared": "no"},
+            ["No current directory service has this id."],
+        ),
         ("close", {"outcome_for_referrer": "Done."}, ["Choose at least one outcome."]),
     ],
-)  # fmt: skip
+)
 def test_a_bad_form_shows_the_gov_uk_error_summary_and_changes_nothing(
     site, casework, form, data, expected
 ):
     casey = browser(site, "casey")
     page = casey.get(f"{BASE}/cases/{site['case_id']}/{form}").get_data(as_text=True)
     before = state(casework, site["case_id"])
-    answer = casey.post(f"{BASE}/cases/{site['case_id']}/{form}",
-                        data={**data, "csrf_token": token(page)})  # fmt: skip
-    assert answer.status_code == 422
-    html = answer.get_data(as_text=True)
+    response = casey.post(
+        f"{BASE}/cases/{site['case_id']}/{form}", data={**data, "csrf_token": token(page)}
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
     assert error_summary(html) == expected
     assert "<title>Error: " in html
     assert state(casework, site["case_id"]) == (*before[:2], before[2] + 1)  # the read only
