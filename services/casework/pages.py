@@ -16,7 +16,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from marshmallow import Schema, ValidationError
@@ -35,7 +34,6 @@ from backbone.events.case import (
 from services.casework import schemas
 from services.casework.domain import STATUSES
 from services.casework.operations import Casework, is_manager
-from services.casework.staff import LockedOut
 
 pages = Blueprint(
     "pages", __name__, template_folder="templates", static_folder="static",
@@ -48,7 +46,6 @@ TIMELINE_TITLES = {
     "SupportStarted": "One-to-one support began", "SupportEnded": "One-to-one support ended",
     "CaseDeclined": "Declined", "CaseClosed": "Closed", "CaseReopened": "Reopened",
 }  # fmt: skip
-OPEN_PAGES = {"pages.sign_in", "pages.static"}
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; script-src 'none'; object-src 'none'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -83,19 +80,6 @@ def local_time(value: datetime | str | None) -> str:
     ).replace("PM", "pm")
 
 
-@pages.before_request
-def require_sign_in():
-    g.caller = None
-    token = session.get("token")
-    if token:
-        g.caller = _casework().staff.signed_in(token)
-        if g.caller is None:  # expired, signed out elsewhere, or the account revoked
-            session.clear()
-    if g.caller is None and request.endpoint not in OPEN_PAGES:
-        return redirect(url_for("pages.sign_in"))
-    return None
-
-
 @pages.after_request
 def page_headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
@@ -126,40 +110,6 @@ def database_unavailable(error: PyMongoError):
         detail="Case records cannot be reached just now. Try again in a few minutes.",
     )
     return page, 503, {"Retry-After": "5"}
-
-
-# ---- signing in and out ----------------------------------------------------------------
-
-
-@pages.route("/sign-in", methods=["GET", "POST"])
-def sign_in():
-    errors = {}
-    if request.method == "POST":
-        try:
-            account = _casework().staff.sign_in(
-                request.form.get("username", "").strip().lower(), request.form.get("password", "")
-            )
-        except LockedOut:
-            errors = {"username": "Too many wrong passwords: try again in 15 minutes"}
-            return render_template("sign_in.html", errors=errors, username=""), 429
-        if account is not None:
-            session.clear()  # a new session for the signed-in person
-            lasting = current_app.permanent_session_lifetime
-            session["token"] = _casework().staff.start_session(account["_id"], lasting)
-            session.permanent = True
-            return redirect(url_for("pages.my_cases"))
-        errors = {"username": "Enter a correct username and password"}
-    status = 401 if errors else 200
-    return render_template("sign_in.html", errors=errors,
-                           username=request.form.get("username", "")), status  # fmt: skip
-
-
-@pages.post("/sign-out")
-def sign_out():
-    if session.get("token"):
-        _casework().staff.end_session(session["token"])
-    session.clear()
-    return redirect(url_for("pages.sign_in"))
 
 
 # ---- cases -----------------------------------------------------------------------------
