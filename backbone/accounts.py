@@ -23,7 +23,7 @@ HIDDEN = {"api_key_hash": 0, "password_hash": 0}
 
 
 class LockedOut(Exception):
-    """Too many wrong passwords for this username lately."""
+    """Too many sign-in attempts for this username lately."""
 
 
 _HASHER = PasswordHasher()
@@ -33,7 +33,7 @@ _UNKNOWN = _HASHER.hash("no such account")
 
 
 class Accounts(KeyHolders):
-    """Accounts in `db[collection]`, with their sessions and sign-in failures beside
+    """Accounts in `db[collection]`, with their sessions and sign-in attempts beside
     them."""
 
     def __init__(
@@ -42,17 +42,17 @@ class Accounts(KeyHolders):
         collection: str,
         key_prefix: str,
         sessions: str = "sessions",
-        failures: str = "sign_in_failures",
+        attempts: str = "sign_in_attempts",
     ) -> None:
         super().__init__(db[collection], key_prefix)
         self.sessions = db[sessions]
-        self.failures = db[failures]
+        self.attempts = db[attempts]
 
     def ensure_indexes(self) -> None:
         super().ensure_indexes()
         self.collection.create_index("username", unique=True)
         self.sessions.create_index("account_id")
-        self.failures.create_index([("username", 1), ("at", 1)])
+        self.attempts.create_index([("username", 1), ("expires_at", 1)])
 
     def create_with_password(
         self, username: str, name: str, password: str, **fields: Any
@@ -63,24 +63,28 @@ class Accounts(KeyHolders):
     def sign_in(self, username: str, password: str) -> dict[str, Any] | None:
         """The account, if the password is right and the account not revoked.
 
-        After MAX_FAILURES wrong passwords for a username within LOCKOUT, that username
-        is refused for the rest of LOCKOUT: guessing is slowed to a crawl. Unknown
-        usernames are counted the same, so the refusal tells nobody which ones exist.
+        Every attempt is recorded before the password is checked: one that finds more
+        than MAX_FAILURES attempts for its username within LOCKOUT (itself included) is
+        refused, LockedOut, without the password being checked, and counts too. So at
+        most MAX_FAILURES passwords are checked per username per LOCKOUT, however many
+        attempts arrive at once, in however many processes: each is inserted before it
+        counts, so the k-th to be inserted counts at least k. A successful sign-in clears
+        the count. Unknown usernames are counted the same, so a refusal tells nobody
+        which ones exist.
         """
-        since = now() - LOCKOUT
-        if self.failures.count_documents({"username": username, "at": {"$gt": since}}) >= (
-            MAX_FAILURES
-        ):
+        at = now()
+        self.attempts.insert_one({"username": username, "at": at, "expires_at": at + LOCKOUT})
+        recent = self.attempts.count_documents({"username": username, "expires_at": {"$gt": at}})
+        if recent > MAX_FAILURES:
             raise LockedOut()
         account = self.collection.find_one({"username": username, "revoked_at": None})
         try:
             _HASHER.verify(account["password_hash"] if account else _UNKNOWN, password)
         except (VerificationError, InvalidHashError):
-            self.failures.insert_one({"username": username, "at": now()})
             return None
         if account is None:  # the dummy hash cannot match; kept for the type checker
             return None
-        self.failures.delete_many({"username": username})
+        self.attempts.delete_many({"username": username})
         return {k: v for k, v in account.items() if not k.endswith("_hash")}
 
     def by_id(self, account_id: str) -> dict[str, Any] | None:
