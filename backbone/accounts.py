@@ -33,8 +33,12 @@ _UNKNOWN = _HASHER.hash("no such account")
 
 
 class Accounts(KeyHolders):
-    """Accounts in `db[collection]`, with their sessions and sign-in attempts beside
-    them."""
+    """Accounts in `db[collection]`, with their sessions and sign-in attempts beside them.
+
+    Sessions and attempts carry `expires_at`, and a TTL index deletes them once it has
+    passed; the database does so lazily (mongod looks once a minute), so every query
+    checks `expires_at` too.
+    """
 
     def __init__(
         self,
@@ -52,7 +56,9 @@ class Accounts(KeyHolders):
         super().ensure_indexes()
         self.collection.create_index("username", unique=True)
         self.sessions.create_index("account_id")
+        self.sessions.create_index("expires_at", expireAfterSeconds=0)
         self.attempts.create_index([("username", 1), ("expires_at", 1)])
+        self.attempts.create_index("expires_at", expireAfterSeconds=0)
 
     def create_with_password(
         self, username: str, name: str, password: str, **fields: Any

@@ -1,11 +1,16 @@
 """Signing in (backbone.accounts, backbone.sign_in) against the real database: the
-lockout holds under a burst of concurrent attempts."""
+lockout holds under a burst of concurrent attempts, and sessions and attempts expire: at
+once for the queries, and by TTL index in the database (which deletes them within a
+minute or so, as mongod's TTL monitor does: too slow to watch here, so the indexes are
+checked)."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 
@@ -97,3 +102,33 @@ def test_a_right_password_clears_the_count_of_wrong_ones(accounts):
     for _ in range(MAX_FAILURES - 1):
         assert accounts.sign_in("casey", "guess") is None
     assert accounts.sign_in("casey", PASSWORD)["username"] == "casey"
+
+
+# ---- expiry ----------------------------------------------------------------------------
+
+
+def test_expired_sessions_and_attempts_count_for_nothing_before_they_are_deleted(
+    accounts, monkeypatch
+):
+    account, _ = accounts.create_with_password("casey", "Casey Coordinator", PASSWORD)
+    token = accounts.start_session(account["_id"], timedelta(seconds=1))
+    assert accounts.signed_in(token)["username"] == "casey"
+    lockout = timedelta(seconds=5)  # room for five Argon2 checks
+    monkeypatch.setattr(accounts_module, "LOCKOUT", lockout)
+    for _ in range(MAX_FAILURES):
+        assert accounts.sign_in("casey", "guess") is None
+    with pytest.raises(LockedOut):
+        accounts.sign_in("casey", PASSWORD)
+    time.sleep(lockout.total_seconds())
+    assert accounts.signed_in(token) is None
+    assert accounts.sign_in("casey", PASSWORD)["username"] == "casey"
+
+
+@pytest.mark.parametrize(
+    ("collection", "field"),
+    [("sessions", "expires_at"), ("sign_in_attempts", "expires_at")],
+)
+def test_what_expires_has_a_ttl_index(casework, collection, field):
+    indexes = casework.staff.collection.database[collection].index_information().values()
+    ttl = [(i["key"], i["expireAfterSeconds"]) for i in indexes if "expireAfterSeconds" in i]
+    assert ttl == [([(field, 1)], 0)]
