@@ -1,11 +1,12 @@
 """Signing in (backbone.accounts, backbone.sign_in) against the real database: the
-lockout holds under a burst of concurrent attempts, and sessions and attempts expire: at
-once for the queries, and by TTL index in the database (which deletes them within a
-minute or so, as mongod's TTL monitor does: too slow to watch here, so the indexes are
-checked)."""
+lockout holds under a burst of concurrent attempts, one client address may try only so
+many sign-ins a minute (across processes), and sessions and attempts expire: at once for
+the queries, and by TTL index in the database (which deletes them within a minute or
+so, as mongod's TTL monitor does: too slow to watch here, so the indexes are checked)."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +18,10 @@ import pytest
 from backbone import accounts as accounts_module
 from backbone import mongo
 from backbone.accounts import MAX_FAILURES, Accounts, LockedOut
+from backbone.sign_in import LOCKED_OUT, TOO_MANY_FROM_ADDRESS
+from services.casework.app import create_app
 
+BASE = "https://casework.example"
 PASSWORD = "correct horse battery"
 
 
@@ -104,6 +108,93 @@ def test_a_right_password_clears_the_count_of_wrong_ones(accounts):
     assert accounts.sign_in("casey", PASSWORD)["username"] == "casey"
 
 
+# ---- through the pages: the limit per client address ---------------------------------
+
+
+@pytest.fixture
+def app(casework_app, casework):
+    casework.staff.create_account("casey", "Casey Coordinator", "coordinator", PASSWORD)
+    casework.staff.create_account("robin", "Robin Coordinator", "coordinator", PASSWORD)
+    return casework_app
+
+
+def client_at(app, address: str, forwarded_for: str | None = None):
+    """A browser at `address` (loopback only), as the app sees it: its peer, and the
+    X-Forwarded-For header it arrives with."""
+    client = app.test_client()
+    client.environ_base.update(REMOTE_ADDR=address, HTTP_REFERER=f"{BASE}/")
+    if forwarded_for:
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    return client
+
+
+def sign_in(client, username: str, password: str):
+    page = client.get(f"{BASE}/sign-in").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    form = {"username": username, "password": password, "csrf_token": token}
+    return client.post(f"{BASE}/sign-in", data=form)
+
+
+def error_summary(answer) -> list[str]:
+    return re.findall(r'<li><a href="#[^"]+">([^<]+)</a></li>', answer.get_data(as_text=True))
+
+
+def test_one_address_may_try_ten_sign_ins_a_minute_whatever_it_claims(app):
+    # Spraying a password across usernames, and naming another address each time in a
+    # header that only a trusted proxy may set.
+    sprayer = client_at(app, "127.0.0.2")
+    answers = []
+    for n in range(10):
+        sprayer.environ_base["HTTP_X_FORWARDED_FOR"] = f"127.0.1.{n}"
+        answers.append(sign_in(sprayer, f"user{n}", "Summer2026!").status_code)
+    assert answers == [401] * 10
+    refused = sign_in(sprayer, "robin", PASSWORD)
+    assert refused.status_code == 429
+    assert error_summary(refused) == [TOO_MANY_FROM_ADDRESS]
+    assert "<title>Error: Sign in" in refused.get_data(as_text=True)
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert sign_in(client_at(app, "127.0.0.3"), "robin", PASSWORD).status_code == 302
+
+
+def test_behind_the_proxy_each_client_has_its_own_limit(app):
+    # The test client's peer, 127.0.0.1, is the trusted proxy (FORWARDED_ALLOW_IPS).
+    def via_proxy(client_address: str):
+        return client_at(app, "127.0.0.1", forwarded_for=client_address)
+
+    busy = via_proxy("127.0.0.4")
+    assert [sign_in(busy, f"user{n}", "guess").status_code for n in range(10)] == [401] * 10
+    assert sign_in(busy, "robin", PASSWORD).status_code == 429
+    assert sign_in(via_proxy("127.0.0.5"), "robin", PASSWORD).status_code == 302
+
+
+def test_the_limit_holds_across_processes(settings, app):
+    # Two apps are two processes' worth of limiters, each with its own database client.
+    other = create_app(settings)
+    clients = [client_at(app, "127.0.0.2"), client_at(other, "127.0.0.2")]
+    answers = [sign_in(clients[n % 2], f"user{n}", "guess").status_code for n in range(10)]
+    assert answers == [401] * 10
+    assert [sign_in(c, "robin", PASSWORD).status_code for c in clients] == [429, 429]
+
+
+def test_five_wrong_passwords_lock_the_username_for_a_while(app):
+    for n, username in enumerate(["casey", "nobody"]):  # an unknown username the same
+        client = client_at(app, f"127.0.0.{10 + n}")
+        assert [sign_in(client, username, "guess").status_code for _ in range(5)] == [401] * 5
+        locked = sign_in(client, username, "guess")
+        assert locked.status_code == 429
+        assert error_summary(locked) == [LOCKED_OUT]
+    elsewhere = client_at(app, "127.0.0.12")
+    assert sign_in(elsewhere, "casey", PASSWORD).status_code == 429  # even the right one
+    assert sign_in(elsewhere, "robin", PASSWORD).status_code == 302  # others are not affected
+
+
+def test_the_sign_in_form_needs_its_csrf_token(app):
+    client = client_at(app, "127.0.0.2")
+    answer = client.post(f"{BASE}/sign-in", data={"username": "robin", "password": PASSWORD})
+    assert answer.status_code == 400
+    assert "This form has expired" in answer.get_data(as_text=True)
+
+
 # ---- expiry ----------------------------------------------------------------------------
 
 
@@ -126,7 +217,11 @@ def test_expired_sessions_and_attempts_count_for_nothing_before_they_are_deleted
 
 @pytest.mark.parametrize(
     ("collection", "field"),
-    [("sessions", "expires_at"), ("sign_in_attempts", "expires_at")],
+    [
+        ("sessions", "expires_at"),
+        ("sign_in_attempts", "expires_at"),
+        ("rate_limit_windows", "expireAt"),
+    ],
 )
 def test_what_expires_has_a_ttl_index(casework, collection, field):
     indexes = casework.staff.collection.database[collection].index_information().values()
