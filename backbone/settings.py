@@ -72,6 +72,10 @@ class Settings:
     # https://directory.example.org): links the service gives out use it, never the Host
     # header a client sent. Unset, the local address.
     public_urls: dict[str, str] = field(default_factory=dict)
+    # The reverse proxies (addresses or networks, comma separated; "*" for any) whose
+    # X-Forwarded-For names the client: gunicorn trusts their X-Forwarded-Proto too
+    # (deploy/gunicorn.conf.py reads the same variable, FORWARDED_ALLOW_IPS).
+    forwarded_allow_ips: str = "127.0.0.1"
     # Retryable writes are off for the local database: it sorts its whole record of them on
     # every write once it holds 10,000 (see README), and the outbox, idempotency keys and
     # idempotent consumers already make a retried write safe. Production's URI keeps them on.
@@ -148,6 +152,7 @@ class Settings:
             host=_env("FAMILYTIES_HOST", "127.0.0.1"),
             ports=ports,
             public_urls=public_urls,
+            forwarded_allow_ips=_env("FORWARDED_ALLOW_IPS", cls.forwarded_allow_ips),
             mongodb_uri=_env("MONGODB_URI", cls.mongodb_uri),
             mongodb_server_selection_timeout_ms=_env_int(
                 "MONGODB_SERVER_SELECTION_TIMEOUT_MS", cls.mongodb_server_selection_timeout_ms

@@ -7,9 +7,10 @@ import re
 import click
 
 from backbone import mongo
+from backbone.accounts import MIN_PASSWORD_LENGTH
 from backbone.settings import Settings
 from services.casework import SERVICE
-from services.casework.staff import MIN_PASSWORD_LENGTH, ROLES, Staff
+from services.casework.staff import ROLES, Staff
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,63}\Z")
 

@@ -18,7 +18,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.sansio.blueprints import BlueprintSetupState
@@ -34,7 +33,6 @@ from backbone.events.vocabulary import LOCAL_AUTHORITIES, NEEDS
 from services.casework import forms, schemas
 from services.casework.operations import Casework
 from services.casework.page_context import template_context
-from services.casework.staff import LockedOut
 
 pages = Blueprint(
     "pages",
@@ -43,7 +41,6 @@ pages = Blueprint(
     static_folder="static",
     static_url_path="/static/casework",
 )
-OPEN_PAGES = {"pages.sign_in", "pages.static"}
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; script-src 'none'; object-src 'none'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -73,19 +70,6 @@ def _govuk_frontend_macros(state: BlueprintSetupState) -> None:
             ),
         ]
     )
-
-
-@pages.before_request
-def require_sign_in():
-    g.caller = None
-    token = session.get("token")
-    if token:
-        g.caller = _casework().staff.signed_in(token)
-        if g.caller is None:  # expired, signed out elsewhere, or the account revoked
-            session.clear()
-    if g.caller is None and request.endpoint not in OPEN_PAGES:
-        return redirect(url_for("pages.sign_in"))
-    return None
 
 
 @pages.after_request
@@ -154,40 +138,6 @@ def database_unavailable(error: PyMongoError) -> ResponseReturnValue:
         detail="Case records cannot be reached just now. Try again in a few minutes.",
     )
     return page, 503, {"Retry-After": "5"}
-
-
-# ---- signing in and out ----------------------------------------------------------------
-
-
-@pages.route("/sign-in", methods=["GET", "POST"])
-def sign_in():
-    errors = {}
-    if request.method == "POST":
-        try:
-            account = _casework().staff.sign_in(
-                request.form.get("username", "").strip().lower(), request.form.get("password", "")
-            )
-        except LockedOut:
-            errors = {"username": "Too many wrong passwords: try again in 15 minutes"}
-            return render_template("sign_in.html", errors=errors, username=""), 429
-        if account is not None:
-            session.clear()  # a new session for the signed-in person
-            lasting = current_app.permanent_session_lifetime
-            session["token"] = _casework().staff.start_session(account["_id"], lasting)
-            session.permanent = True
-            return redirect(url_for("pages.my_cases"))
-        errors = {"username": "Enter a correct username and password"}
-    status = 401 if errors else 200
-    return render_template("sign_in.html", errors=errors,
-                           username=request.form.get("username", "")), status  # fmt: skip
-
-
-@pages.post("/sign-out")
-def sign_out():
-    if session.get("token"):
-        _casework().staff.end_session(session["token"])
-    session.clear()
-    return redirect(url_for("pages.sign_in"))
 
 
 # ---- cases -----------------------------------------------------------------------------

@@ -1,86 +1,30 @@
-"""Staff accounts: coordinators and managers. A password (for the web pages) is kept as an
-Argon2id hash; an API key (for integrations) as a SHA-256 hash, shown once."""
+"""Staff accounts: coordinators and managers, who sign in to the pages with a password
+and may hold an API key for integrations (see backbone.accounts)."""
 
 from __future__ import annotations
 
-import secrets
-from datetime import timedelta
 from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from pymongo.database import Database
 
-from backbone.api_keys import KeyHolders, hash_key
-from backbone.clock import now
+from backbone.accounts import Accounts
 
 KEY_PREFIX = "fts_"
 ROLES = {
     "coordinator": "Works the cases allocated to them.",
     "manager": "Sees every case, allocates and reassigns, and reads audit trails.",
 }
-MIN_PASSWORD_LENGTH = 12
-MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
 
 
-class LockedOut(Exception):
-    """Too many wrong passwords for this username lately."""
-
-
-_HASHER = PasswordHasher()
-# Verifying against this when the username is unknown takes as long as a real check, so
-# the time of an answer does not tell which usernames exist.
-_UNKNOWN = _HASHER.hash("no such account")
-
-
-class Staff(KeyHolders):
+class Staff(Accounts):
     def __init__(self, db: Database) -> None:
-        super().__init__(db["staff"], KEY_PREFIX)
-        self.sessions = db["sessions"]
-        self.failures = db["sign_in_failures"]
-
-    def ensure_indexes(self) -> None:
-        super().ensure_indexes()
-        self.collection.create_index("username", unique=True)
-        self.sessions.create_index("staff_id")
-        self.failures.create_index([("username", 1), ("at", 1)])
+        super().__init__(db, "staff", KEY_PREFIX)
 
     def create_account(
         self, username: str, name: str, role: str, password: str
     ) -> tuple[dict[str, Any], str]:
         """A new account and its API key, which is never shown again."""
-        return self.create(
-            name, username=username, roles=[role], password_hash=_HASHER.hash(password)
-        )
-
-    def sign_in(self, username: str, password: str) -> dict[str, Any] | None:
-        """The account, if the password is right and the account not revoked.
-
-        After MAX_FAILURES wrong passwords for a username within LOCKOUT, that username
-        is refused for the rest of LOCKOUT: guessing is slowed to a crawl. Unknown
-        usernames are counted the same, so the refusal tells nobody which ones exist.
-        """
-        since = now() - LOCKOUT
-        if self.failures.count_documents({"username": username, "at": {"$gt": since}}) >= (
-            MAX_FAILURES
-        ):
-            raise LockedOut()
-        account = self.collection.find_one({"username": username, "revoked_at": None})
-        try:
-            _HASHER.verify(account["password_hash"] if account else _UNKNOWN, password)
-        except (VerificationError, InvalidHashError):
-            self.failures.insert_one({"username": username, "at": now()})
-            return None
-        if account is None:  # the dummy hash cannot match; kept for the type checker
-            return None
-        self.failures.delete_many({"username": username})
-        return {k: v for k, v in account.items() if not k.endswith("_hash")}
-
-    def by_id(self, staff_id: str) -> dict[str, Any] | None:
-        return self.collection.find_one(
-            {"_id": staff_id, "revoked_at": None}, {"api_key_hash": 0, "password_hash": 0}
-        )
+        return self.create_with_password(username, name, password, roles=[role])
 
     def coordinators(self) -> list[dict[str, Any]]:
         return list(
@@ -88,22 +32,3 @@ class Staff(KeyHolders):
                 {"roles": "coordinator", "revoked_at": None}, {"name": 1, "roles": 1}
             ).sort("name", 1)
         )
-
-    # ---- web sessions: kept here, so signing out ends one for good -------------------
-
-    def start_session(self, staff_id: str, lasting: timedelta) -> str:
-        """A new session for the pages; the cookie holds its token, this keeps its hash."""
-        token = secrets.token_urlsafe(32)
-        self.sessions.insert_one(
-            {"_id": hash_key(token), "staff_id": staff_id, "expires_at": now() + lasting}
-        )
-        return token
-
-    def signed_in(self, token: str) -> dict[str, Any] | None:
-        """The account of a current session, or None (unknown, expired, signed out or
-        the account revoked)."""
-        found = self.sessions.find_one({"_id": hash_key(token), "expires_at": {"$gt": now()}})
-        return self.by_id(found["staff_id"]) if found else None
-
-    def end_session(self, token: str) -> None:
-        self.sessions.delete_one({"_id": hash_key(token)})

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from click.testing import CliRunner
 
@@ -87,3 +89,10 @@ def staff_key(app, username: str, role: str) -> tuple[dict, dict[str, str]]:
         username, username.replace(".", " ").title(), role, "correct horse battery"
     )
     return account, {"Authorization": f"Bearer {key}"}
+
+
+def error_summary(html: str) -> list[str]:
+    """The GOV.UK error summary's messages; each must link to an element of the page."""
+    links = re.findall(r'<li>\s*<a href="#([^"]+)">([^<]+)</a>\s*</li>', html)
+    assert [target for target, _ in links if f'id="{target}"' not in html] == []
+    return [message.strip() for _, message in links]

@@ -11,6 +11,7 @@ from openapi_spec_validator import validate
 
 from backbone.clock import UK
 from services.casework.pages import CONTENT_SECURITY_POLICY
+from tests.integration.conftest import error_summary
 from tests.integration.test_casework_api import a_referral, deliver, state
 
 BASE = "https://casework.example"
@@ -47,13 +48,6 @@ def browser(site, username: str | None):
 
 def token(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def error_summary(html: str) -> list[str]:
-    """The GOV.UK error summary's messages; each must link to an element of the page."""
-    links = re.findall(r'<li>\s*<a href="#([^"]+)">([^<]+)</a>\s*</li>', html)
-    assert [target for target, _ in links if f'id="{target}"' not in html] == []
-    return [message.strip() for _, message in links]
 
 
 def test_signing_in_sets_a_secure_session_cookie_and_pages_have_security_headers(site):
@@ -299,22 +293,6 @@ def test_the_openapi_document_of_the_json_api_is_valid(site):
     validate(document)
     assert "/v1/cases/{case_id}/signposts" in document["paths"]
     assert "/cases" not in document["paths"]  # the pages are not part of the API
-
-
-def test_five_wrong_passwords_lock_the_username_for_a_while(site):
-    client = site["app"].test_client()
-    client.environ_base["HTTP_REFERER"] = f"{BASE}/"
-    page = client.get(f"{BASE}/sign-in").get_data(as_text=True)
-
-    def attempt(username: str, password: str) -> int:
-        form = {"username": username, "password": password, "csrf_token": token(page)}
-        return client.post(f"{BASE}/sign-in", data=form).status_code
-
-    for username in ["casey", "nobody"]:  # an unknown username is treated the same
-        assert [attempt(username, "guess") for _ in range(5)] == [401] * 5
-        assert attempt(username, "guess") == 429
-    assert attempt("casey", PASSWORD) == 429  # even the right password, for now
-    assert attempt("robin", PASSWORD) == 302  # others are not affected
 
 
 def test_every_file_the_stylesheets_ask_for_is_served(site):

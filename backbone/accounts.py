@@ -1,0 +1,118 @@
+"""People who sign in to a service's pages with a username and a password (casework's
+staff today; reporting and partner users next). A password is kept as an Argon2id hash,
+an API key (for integrations) as a SHA-256 hash, shown once. Sessions are kept in the
+database, so signing out ends one for good."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from pymongo.database import Database
+
+from backbone.api_keys import KeyHolders, hash_key
+from backbone.clock import now
+
+MIN_PASSWORD_LENGTH = 12
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+HIDDEN = {"api_key_hash": 0, "password_hash": 0}
+
+
+class LockedOut(Exception):
+    """Too many sign-in attempts for this username lately."""
+
+
+_HASHER = PasswordHasher()
+# Verifying against this when the username is unknown takes as long as a real check, so
+# the time of an answer does not tell which usernames exist.
+_UNKNOWN = _HASHER.hash("no such account")
+
+
+class Accounts(KeyHolders):
+    """Accounts in `db[collection]`, with their sessions and sign-in attempts beside them.
+
+    Sessions and attempts carry `expires_at`, and a TTL index deletes them once it has
+    passed; the database does so lazily (mongod looks once a minute), so every query
+    checks `expires_at` too.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        collection: str,
+        key_prefix: str,
+        sessions: str = "sessions",
+        attempts: str = "sign_in_attempts",
+    ) -> None:
+        super().__init__(db[collection], key_prefix)
+        self.sessions = db[sessions]
+        self.attempts = db[attempts]
+
+    def ensure_indexes(self) -> None:
+        super().ensure_indexes()
+        self.collection.create_index("username", unique=True)
+        self.sessions.create_index("account_id")
+        self.sessions.create_index("expires_at", expireAfterSeconds=0)
+        self.attempts.create_index([("username", 1), ("expires_at", 1)])
+        self.attempts.create_index("expires_at", expireAfterSeconds=0)
+
+    def create_with_password(
+        self, username: str, name: str, password: str, **fields: Any
+    ) -> tuple[dict[str, Any], str]:
+        """A new account and its API key, which is never shown again."""
+        return self.create(name, username=username, password_hash=_HASHER.hash(password), **fields)
+
+    def sign_in(self, username: str, password: str) -> dict[str, Any] | None:
+        """The account, if the password is right and the account not revoked.
+
+        Every attempt is recorded before the password is checked: one that finds more
+        than MAX_FAILURES attempts for its username within LOCKOUT (itself included) is
+        refused, LockedOut, without the password being checked, and counts too. So at
+        most MAX_FAILURES passwords are checked per username per LOCKOUT, however many
+        attempts arrive at once, in however many processes: each is inserted before it
+        counts, so the k-th to be inserted counts at least k. A successful sign-in clears
+        the count. Unknown usernames are counted the same, so a refusal tells nobody
+        which ones exist.
+        """
+        at = now()
+        self.attempts.insert_one({"username": username, "at": at, "expires_at": at + LOCKOUT})
+        recent = self.attempts.count_documents({"username": username, "expires_at": {"$gt": at}})
+        if recent > MAX_FAILURES:
+            raise LockedOut()
+        account = self.collection.find_one({"username": username, "revoked_at": None})
+        try:
+            _HASHER.verify(account["password_hash"] if account else _UNKNOWN, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        if account is None:  # the dummy hash cannot match; kept for the type checker
+            return None
+        self.attempts.delete_many({"username": username})
+        return {k: v for k, v in account.items() if not k.endswith("_hash")}
+
+    def by_id(self, account_id: str) -> dict[str, Any] | None:
+        """The account, unless it is unknown or revoked."""
+        return self.collection.find_one({"_id": account_id, "revoked_at": None}, HIDDEN)
+
+    # ---- sessions of the pages: kept here, so signing out ends one for good ----------
+
+    def start_session(self, account_id: str, lasting: timedelta) -> str:
+        """A new session; the cookie holds its token, the database only the token's hash."""
+        token = secrets.token_urlsafe(32)
+        self.sessions.insert_one(
+            {"_id": hash_key(token), "account_id": account_id, "expires_at": now() + lasting}
+        )
+        return token
+
+    def signed_in(self, token: str) -> dict[str, Any] | None:
+        """The account of a current session, or None (unknown, expired, signed out or the
+        account revoked)."""
+        found = self.sessions.find_one({"_id": hash_key(token), "expires_at": {"$gt": now()}})
+        # A session started before accounts moved here has no account_id: sign in again.
+        return self.by_id(found["account_id"]) if found and "account_id" in found else None
+
+    def end_session(self, token: str) -> None:
+        self.sessions.delete_one({"_id": hash_key(token)})
