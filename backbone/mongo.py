@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
+import pymongo
 from pymongo import MongoClient
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
@@ -85,3 +86,15 @@ def is_unavailable(error: BaseException) -> bool:
         error.has_error_label("TransientTransactionError")
         or error.has_error_label("UnknownTransactionCommitResult")
     )
+
+
+class HasIndexes(Protocol):
+    def ensure_indexes(self) -> None: ...
+
+
+def ensure_indexes(*stores: HasIndexes, seconds: float = 60) -> None:
+    """Create each store's indexes at a web process's start. Under `make run` the database
+    may still be starting: wait for it (up to `seconds`) rather than fail."""
+    with pymongo.timeout(seconds):
+        for store in stores:
+            store.ensure_indexes()

@@ -51,6 +51,14 @@ SECURITY_HEADERS = {
 }
 
 
+def start(service: str, settings: Settings | None = None) -> tuple[Settings, Database]:
+    """A web process's settings (from the environment unless given), its JSON logging,
+    and its own database."""
+    settings = settings or Settings.from_env()
+    logs.configure(service, settings.log_level)
+    return settings, mongo.database(settings, service)
+
+
 def create_service_app(
     service: str,
     title: str,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import pymongo
 from flask import Flask
 
-from backbone import logs, mongo
+from backbone import mongo
 from backbone.settings import Settings
 from backbone.sign_in import add_sign_in
-from backbone.web import create_service_app, register_api, serve_node_package
+from backbone.web import create_service_app, register_api, serve_node_package, start
 from services.casework import SERVICE
 from services.casework.api import blp
 from services.casework.operations import Casework
@@ -18,15 +17,10 @@ from services.casework.staff import Staff
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    settings = settings or Settings.from_env()
-    logs.configure(SERVICE, settings.log_level)
-    db = mongo.database(settings, SERVICE)
+    settings, db = start(SERVICE, settings)
     cases = Cases(db)
     staff = Staff(db)
-    # Under `make run` the database may still be starting: wait for it rather than fail.
-    with pymongo.timeout(60):
-        cases.ensure_indexes()
-        staff.ensure_indexes()
+    mongo.ensure_indexes(cases, staff)
 
     app, api = create_service_app(
         SERVICE, "Family Ties casework", db, settings, [cases.cases], ("staffKey", "Staff API key")

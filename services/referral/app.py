@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pymongo
 from flask import Flask
 
-from backbone import logs, mongo
+from backbone import mongo
 from backbone.settings import Settings
-from backbone.web import create_service_app, register_api
+from backbone.web import create_service_app, register_api, start
 from services.referral import SERVICE
 from services.referral.api import blp
 from services.referral.operations import Intake
@@ -16,15 +15,10 @@ from services.referral.repository import Referrals
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    settings = settings or Settings.from_env()
-    logs.configure(SERVICE, settings.log_level)
-    db = mongo.database(settings, SERVICE)
+    settings, db = start(SERVICE, settings)
     referrals = Referrals(db)
     partners = Partners(db)
-    # Under `make run` the database may still be starting: wait for it rather than fail.
-    with pymongo.timeout(60):
-        referrals.ensure_indexes()
-        partners.ensure_indexes()
+    mongo.ensure_indexes(referrals, partners)
 
     app, api = create_service_app(
         SERVICE,
