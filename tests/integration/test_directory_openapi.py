@@ -16,8 +16,16 @@ EXAMPLES_PER_OPERATION = 25
 def test_the_openapi_document_is_valid(directory_client):
     document = directory_client.get("/openapi.json").get_json()
     validate(document)
-    for path in ["/", "/services", "/services/{service_id}", "/organizations", "/taxonomies",
-                 "/taxonomy_terms", "/locations/{location_id}", "/metadata"]:  # fmt: skip
+    for path in [
+        "/",
+        "/services",
+        "/services/{service_id}",
+        "/organizations",
+        "/taxonomies",
+        "/taxonomy_terms",
+        "/locations/{location_id}",
+        "/metadata",
+    ]:
         assert path in document["paths"], path
 
 
