@@ -10,8 +10,8 @@ from backbone.settings import Settings
 from backbone.web import create_service_app, register_api
 from services.directory import SERVICE
 from services.directory.api import blp
-from services.directory.editing import Editing
 from services.directory.editors import Editors
+from services.directory.operations import DirectoryOperations
 from services.directory.repository import Directory
 from services.directory.taxonomy import ensure_needs_taxonomy
 
@@ -21,19 +21,25 @@ def create_app(settings: Settings | None = None) -> Flask:
     logs.configure(SERVICE, settings.log_level)
     db = mongo.database(settings, SERVICE)
     directory = Directory(db)
+    operations = DirectoryOperations(directory)
     editors = Editors(db)
     # Under `make run` the database may still be starting: wait for it rather than fail.
     with pymongo.timeout(60):
         directory.ensure_indexes()
         editors.ensure_indexes()
         ensure_needs_taxonomy(directory)
+        operations.derive_missing_fields()
 
     app, api = create_service_app(
-        SERVICE, "Family Ties directory (Open Referral HSDS 3.0)", db, settings,
-        [directory.services], ("editorKey", "Directory editor key"),
-    )  # fmt: skip
+        SERVICE,
+        "Family Ties directory (Open Referral HSDS 3.0)",
+        db,
+        settings,
+        [directory.services],
+        ("editorKey", "Directory editor key"),
+    )
     app.extensions["directory"] = directory
-    app.extensions["editing"] = Editing(directory)
+    app.extensions["operations"] = operations
     app.extensions["editors"] = editors
     register_api(app, api, blp, editors, "directory editor", open_reads=True)
     return app
