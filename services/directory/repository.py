@@ -187,8 +187,8 @@ class Directory:
         self, search: ServiceSearch, skip: int = 0, limit: int = 0
     ) -> tuple[int, list[str]]:
         """How many current services match, and the ids of those from `skip` on (all when
-        `limit` is 0), in the order `search.rank` writes out. The database counts and
-        sorts what the index finds, in one pass."""
+        `limit` is 0), in the order search.py's `rank` writes out. The database counts
+        and sorts what the index finds, in one pass."""
         if search.lists_everything:
             return self._listed(skip, limit)
         order = (
@@ -224,8 +224,9 @@ class Directory:
         found = found.sort("listing_number", ASCENDING).skip(passed).limit(limit)
         return total, [doc["_id"] for doc in found]
 
-    def _listing_blocks(self, session: ClientSession | None = None) -> dict[int, int]:
-        counter = self.bookkeeping.find_one({"_id": LISTING}, session=session) or {}
+    def _listing_blocks(self) -> dict[int, int]:
+        """How many current services each block of listing numbers holds."""
+        counter = self.bookkeeping.find_one({"_id": LISTING}) or {}
         return {int(block): n for block, n in counter.get("blocks", {}).items() if n}
 
     def page_by_name(
@@ -407,9 +408,6 @@ def _ranking(search: ServiceSearch) -> dict[str, Any]:
     """What a ranked search sorts by, as one number (fewer sort keys, fewer comparisons):
     LOCAL for a service in the family's own area, plus the weight of each word."""
     weights = [{"$ifNull": [f"$word_weights.{word}", 0]} for word in search.words]
-    own_area = {"$setIntersection": ["$area_codes", search.local_authorities]}
-    local = {"$cond": [{"$gt": [{"$size": own_area}, 0]}, LOCAL, 0]}
-    return {
-        "sort_name": 1,
-        "rank": {"$add": [0, *weights, *([local] if search.local_authorities else [])]},
-    }
+    own_area = {"$or": [{"$in": [code, "$area_codes"]} for code in search.local_authorities]}
+    local = [{"$cond": [own_area, LOCAL, 0]}] if search.local_authorities else []
+    return {"sort_name": 1, "rank": {"$add": [0, *weights, *local]}}

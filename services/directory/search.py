@@ -33,7 +33,7 @@ IN_NAME, IN_NEEDS, IN_TEXT = 3, 2, 1
 LOCAL = 1000  # more than any score: the family's own area comes first
 # The whole listing is counted in blocks of this many numbers, so that a page anywhere in
 # it is read from its block on rather than counted from the first service.
-LISTING_BLOCK = 64
+LISTING_BLOCK = 32
 
 
 @dataclass(frozen=True)

@@ -99,10 +99,10 @@ def test_a_service_is_looked_up_by_the_first_letters_of_its_words_in_each_area_o
 def test_a_stretch_of_the_listing_is_read_from_the_block_it_starts_in():
     block = searching.LISTING_BLOCK
     blocks = {0: block, 1: 10, 3: block}  # block 1 lost services, block 2 all of them
-    # services 66 to 71 (counting from 0) are the 3rd to 8th in block 1 (numbers 64 to 127)
-    assert searching.listing_span(blocks, 66, 6) == (block, 2 * block, 2)
-    # services 70 to 89 run on into block 3, past the empty block 2
-    assert searching.listing_span(blocks, 70, 20) == (block, 4 * block, 6)
-    # the rest of the listing from service 74 on: from block 3
-    assert searching.listing_span(blocks, 74, 0) == (3 * block, 4 * block, 0)
+    # six services from the third of block 1 on
+    assert searching.listing_span(blocks, block + 2, 6) == (block, 2 * block, 2)
+    # twenty from the seventh of block 1 run on into block 3, past the empty block 2
+    assert searching.listing_span(blocks, block + 6, 20) == (block, 4 * block, 6)
+    # the rest of the listing after block 1's ten: block 3
+    assert searching.listing_span(blocks, block + 10, 0) == (3 * block, 4 * block, 0)
     assert searching.listing_span(blocks, 0, 5) == (0, block, 0)
