@@ -8,10 +8,11 @@ from pathlib import Path
 import click
 
 from backbone import mongo
+from backbone.errors import Conflict, Invalid
 from backbone.settings import Settings
 from services.directory import SERVICE, transfer
-from services.directory.editing import Conflict, Editing, Rejected, Withdrawn
 from services.directory.editors import ROLES, Editors, operator
+from services.directory.operations import DirectoryOperations
 from services.directory.repository import Directory
 from services.directory.taxonomy import ensure_needs_taxonomy
 
@@ -39,9 +40,13 @@ def editors() -> None:
 @editors.command("create")
 @click.argument("name")
 @click.option(
-    "--role", "roles", multiple=True, required=True, type=click.Choice(list(ROLES)),
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(list(ROLES)),
     help="editor: change the directory; safeguarding: see confidential addresses.",
-)  # fmt: skip
+)
 def create_editor(name: str, roles: tuple[str, ...]) -> None:
     """Add an editor and print their API key: shown this once, stored only as a hash."""
     name = " ".join(name.split())
@@ -59,8 +64,8 @@ def list_editors() -> None:
     for editor in _editors().all():
         state = f"revoked {editor['revoked_at']:%Y-%m-%d}" if editor["revoked_at"] else "active"
         roles = ",".join(editor["roles"])
-        click.echo(f"{editor['_id']}  {editor['api_key_hint']}…  {state:18}  {roles:20}  "
-                   f"{editor['name']}")  # fmt: skip
+        hint = editor["api_key_hint"]
+        click.echo(f"{editor['_id']}  {hint}…  {state:18}  {roles:20}  {editor['name']}")
 
 
 @editors.command("revoke")
@@ -78,8 +83,10 @@ def import_file(path: Path) -> None:
     """Load fully nested HSDS services from a .json or .ndjson file. The whole file is
     checked first: if any record is bad, each fault is listed and nothing is loaded."""
     directory = Directory(_database())
+    operations = DirectoryOperations(directory)
     directory.ensure_indexes()
     ensure_needs_taxonomy(directory)
+    operations.derive_missing_fields()
     with click.progressbar(transfer.read_records(path), label="Checking records") as records:
         services, problems = transfer.check(records, directory)
     if problems:
@@ -90,8 +97,8 @@ def import_file(path: Path) -> None:
     bar = click.progressbar(length=len(services), label="Loading services")
     try:
         with bar:
-            counts = transfer.load(Editing(directory), services, author, bar.update)
-    except (Conflict, Rejected, Withdrawn) as error:
+            counts = transfer.load(operations, services, author, bar.update)
+    except (Conflict, Invalid) as error:
         # Someone changed the directory while the file loaded: what is loaded is whole
         # services, and loading again finishes the job.
         raise click.ClickException(
@@ -104,9 +111,10 @@ def import_file(path: Path) -> None:
 @directory.command("export")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
-    "--include-confidential", is_flag=True,
+    "--include-confidential",
+    is_flag=True,
     help="Include the addresses of confidential locations. Keep such a file safe.",
-)  # fmt: skip
+)
 def export_file(path: Path, include_confidential: bool) -> None:
     """Write every current service, fully nested, to a .json or .ndjson file (- for
     standard output, as ndjson)."""

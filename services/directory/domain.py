@@ -1,21 +1,21 @@
-"""The directory's rules, free of I/O: areas, what the public may see, nesting, search
-ranking, paging and the record of a change."""
+"""The directory's rules, free of I/O: areas, what the public may see, nesting, paging and
+the record of a change. How services are searched: search.py."""
 
 from __future__ import annotations
 
 import json
 import math
-import re
-import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
 from backbone import outbox
-from backbone.events import vocabulary as v
+from backbone.events import vocabulary
 from backbone.events.hsds import NATIONAL_AREA
 
 NATIONAL = "SCOTLAND"
-_AREA_CODES = {name: code for code, name in v.LOCAL_AUTHORITIES.items()} | {NATIONAL_AREA: NATIONAL}
+_AREA_CODES = {name: code for code, name in vocabulary.LOCAL_AUTHORITIES.items()} | {
+    NATIONAL_AREA: NATIONAL
+}
 # A confidential location shows the public only these: never where it is.
 PUBLIC_CONFIDENTIAL_FIELDS = ("id", "location_type", "name", "x_confidential", "x_safe_contact")
 WITHHELD = "withheld: confidential location"
@@ -33,7 +33,7 @@ def local_authorities_for(
     if local_authority:
         return [local_authority]
     if referring_team:
-        return list(v.TEAM_LOCAL_AUTHORITIES.get(referring_team, []))
+        return list(vocabulary.TEAM_LOCAL_AUTHORITIES.get(referring_team, []))
     return []
 
 
@@ -106,80 +106,27 @@ SERVICE_FIELDS = {
 
 def as_hsds(document: dict[str, Any]) -> dict[str, Any]:
     """A stored document in HSDS form: `_id` is `id`, bookkeeping left out."""
-    shown = {k: val for k, val in document.items() if not k.startswith("_") and k not in INTERNAL}
+    shown = {
+        key: value
+        for key, value in document.items()
+        if not key.startswith("_") and key not in INTERNAL
+    }
     return {"id": document["_id"], **shown}
 
 
 INTERNAL = {
     *outbox.LOG_FIELDS,
     "version",
-    "search_text",
     "area_codes",
+    "sort_name",
+    "name_prefixes",
+    "word_weights",
+    "area_words",
+    "listing_number",
     "withdrawn_at",
     "created_at",
 }
-
-
-# ---- search ---------------------------------------------------------------------------
-
-
-def words(text: str) -> list[str]:
-    """Lower-case words without accents: 'Cruse Bereavement' -> ['cruse', 'bereavement']."""
-    plain = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in plain if not unicodedata.combining(c))
-    return re.findall(r"[^\W_]+", plain)
-
-
-def search_text(service: dict[str, Any], organization_name: str) -> str:
-    """What a search reads of a service besides its needs: its names on the first line;
-    its description and the areas it serves after."""
-    names = " ".join([service["name"], service.get("alternate_name", ""), organization_name])
-    areas = " ".join(area["name"] for area in service.get("service_areas", []))
-    return f"{names}\n{service.get('description', '')} {areas}"
-
-
-def rank(
-    candidates: list[dict[str, Any]],
-    query: str,
-    local_authorities: list[str],
-    term_names: dict[str, str],
-) -> list[str]:
-    """The ids of the candidates that match every word of `query`, best first.
-
-    A word matches the start of a word in the service's names (worth 3), its needs (2)
-    or its description (1). Services for the family's own local authority come before
-    national ones, whatever their score.
-    """
-    wanted = words(query)
-    scored = []
-    for service in candidates:
-        names_text, _, description = service.get("search_text", "").partition("\n")
-        places = [
-            (3, set(words(names_text))),
-            (2, set(words(" ".join(term_names.get(a["taxonomy_term_id"], "")
-                                   for a in service.get("attributes", []))))),
-            (1, set(words(description))),
-        ]  # fmt: skip
-        score = 0
-        for word in wanted:
-            best = max((weight for weight, found in places if _matches(word, found)), default=0)
-            if best == 0:
-                break
-            score += best
-        else:
-            local = bool(set(service.get("area_codes", [])) & set(local_authorities))
-            scored.append((not local, -score, service["name"].casefold(), service["_id"]))
-    return [key[-1] for key in sorted(scored)]
-
-
-def matches(query: str, text: str) -> bool:
-    """Whether every word of `query` starts a word of `text`."""
-    found = set(words(text))
-    return all(_matches(word, found) for word in words(query))
-
-
-def _matches(word: str, found: set[str]) -> bool:
-    return any(candidate.startswith(word) for candidate in found)
+WORDS = {"organization": "organisation", "location": "location", "service": "service"}
 
 
 # ---- paging ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from datetime import UTC
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
-from backbone.events import vocabulary as v
+from backbone.events import vocabulary
 from backbone.events.hsds import (
     NestedServiceSchema,
     OrganizationSchema,
@@ -28,11 +28,11 @@ class ServiceQuerySchema(PagingSchema):
     organization_id = identifier()
     modified_after = Moment(default_timezone=UTC)
     local_authority = fields.String(
-        validate=one_of(v.LOCAL_AUTHORITIES),
+        validate=one_of(vocabulary.LOCAL_AUTHORITIES),
         metadata={"description": "Services for this area and national ones, local first."},
     )
     referring_team = fields.String(
-        validate=one_of(v.TEAM_LOCAL_AUTHORITIES),
+        validate=one_of(vocabulary.TEAM_LOCAL_AUTHORITIES),
         metadata={"description": "Services for the team's local authorities and national ones."},
     )
     format = fields.String(

@@ -6,8 +6,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from backbone.events import vocabulary as v
+from backbone.events import vocabulary
 from services.directory.repository import Directory
+from services.directory.search import name_fields
 
 # HSDS ids are UUIDs; these are derived from names, so every installation agrees on them.
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://familyties.example/taxonomies/needs")
@@ -26,6 +27,7 @@ def needs_taxonomy() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         "description": "The needs a family of a prisoner or ex-prisoner may have, as "
         "identified at referral and answered in casework.",
         "version": "1",
+        **name_fields("Family Ties needs"),
     }
     terms = [
         {
@@ -35,15 +37,13 @@ def needs_taxonomy() -> tuple[dict[str, Any], list[dict[str, Any]]]:
             "description": f"Support with {name[0].lower() + name[1:]}.",
             "taxonomy_id": NEEDS_TAXONOMY_ID,
             "language": "en",
+            **name_fields(name),
         }
-        for code, name in v.NEEDS.items()
+        for code, name in vocabulary.NEEDS.items()
     ]
     return taxonomy, terms
 
 
 def ensure_needs_taxonomy(directory: Directory) -> None:
     """Create or refresh the needs taxonomy; safe to run from every process at start."""
-    taxonomy, terms = needs_taxonomy()
-    directory.taxonomies.replace_one({"_id": taxonomy["_id"]}, taxonomy, upsert=True)
-    for term in terms:
-        directory.taxonomy_terms.replace_one({"_id": term["_id"]}, term, upsert=True)
+    directory.save_taxonomy(*needs_taxonomy())

@@ -18,8 +18,8 @@ from marshmallow import ValidationError
 
 from backbone.events.hsds import NESTED_SERVICE
 from backbone.problems import field_errors
-from services.directory.editing import Editing
-from services.directory.repository import Directory
+from services.directory.operations import DirectoryOperations
+from services.directory.repository import Directory, Kind
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,8 @@ def check(
         try:
             service = NESTED_SERVICE.load(record)
         except ValidationError as error:
-            problems += [BadRecord(where, e["pointer"], e["detail"]) for e in field_errors(
-                error.messages)]  # fmt: skip
+            faults = field_errors(error.messages)
+            problems += [BadRecord(where, fault["pointer"], fault["detail"]) for fault in faults]
             continue
         faults = _reference_faults(service, term_ids, withdrawn, seen)
         problems += [BadRecord(where, pointer, detail) for pointer, detail in faults]
@@ -103,12 +103,15 @@ def _reference_faults(
     service: dict[str, Any], term_ids: set[str], withdrawn: set[str], seen: set[str]
 ) -> list[tuple[str, str]]:
     faults = []
+    links = service.get("service_at_locations", [])
     for pointer, doc_id in [
         ("/id", service.get("id")),
         ("/organization/id", service["organization"].get("id")),
-        *((f"/service_at_locations/{i}/location/id", link["location"].get("id"))
-          for i, link in enumerate(service.get("service_at_locations", []))),
-    ]:  # fmt: skip
+        *(
+            (f"/service_at_locations/{number}/location/id", link["location"].get("id"))
+            for number, link in enumerate(links)
+        ),
+    ]:
         if doc_id in withdrawn:
             faults.append((pointer, "This is withdrawn here; it is kept, not changed."))
     if "id" not in service:
@@ -119,66 +122,73 @@ def _reference_faults(
         seen.add(service["id"])
     if "id" not in service["organization"]:
         faults.append(("/organization/id", "An imported organisation needs its id."))
-    for i, attribute in enumerate(service.get("attributes", [])):
+    for number, attribute in enumerate(service.get("attributes", [])):
         if attribute["taxonomy_term_id"] not in term_ids:
-            faults.append((f"/attributes/{i}/taxonomy_term_id", "No taxonomy term has this id."))
-    for i, link in enumerate(service.get("service_at_locations", [])):
+            pointer = f"/attributes/{number}/taxonomy_term_id"
+            faults.append((pointer, "No taxonomy term has this id."))
+    for number, link in enumerate(links):
         if "id" not in link["location"]:
-            faults.append(
-                (f"/service_at_locations/{i}/location/id", "An imported location needs its id.")
-            )
+            pointer = f"/service_at_locations/{number}/location/id"
+            faults.append((pointer, "An imported location needs its id."))
     return faults
 
 
 def load(
-    editing: Editing,
+    operations: DirectoryOperations,
     services: list[dict[str, Any]],
-    author: dict[str, str],
+    author: dict[str, Any],
     progress: Callable[[int], None] = lambda _: None,
 ) -> dict[str, int]:
     """Create or update each organisation, location and service; count what changed."""
-    directory = editing.directory
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     done: set[str] = set()
     for service in services:
-        _upsert(editing, directory.organizations, "organization", service["organization"],
-                author, done)  # fmt: skip
+        _upsert(operations, "organization", service["organization"], author, done)
         for link in service.get("service_at_locations", []):
-            _upsert(editing, directory.locations, "location", link["location"], author, done)
+            _upsert(operations, "location", link["location"], author, done)
         body = _write_form(service)
-        if directory.services.count_documents({"_id": service["id"]}):
-            changed = editing.update_service(service["id"], body, author)
+        if operations.exists("service", service["id"]):
+            changed = operations.update_service(service["id"], body, author)
             counts["updated" if changed else "unchanged"] += 1
         else:
-            editing.create_service({**body, "id": service["id"]}, author)
+            operations.create_service({**body, "id": service["id"]}, author)
             counts["created"] += 1
         progress(1)
     return counts
 
 
-def _upsert(editing: Editing, collection, kind: str, body: dict, author: dict, done: set) -> None:
+def _upsert(
+    operations: DirectoryOperations, kind: Kind, body: dict, author: dict, done: set[str]
+) -> None:
     """Create or update an organisation or location once per import."""
     if body["id"] in done:
         return
     done.add(body["id"])
-    fields = {k: val for k, val in body.items() if k != "id"}
-    if collection.count_documents({"_id": body["id"]}):
-        getattr(editing, f"update_{kind}")(body["id"], fields, author)
+    fields = {key: value for key, value in body.items() if key != "id"}
+    if not operations.exists(kind, body["id"]):
+        create = (
+            operations.create_organization
+            if kind == "organization"
+            else (operations.create_location)
+        )
+        create(body, author)
+    elif kind == "organization":
+        operations.update_organization(body["id"], fields, author)
     else:
-        getattr(editing, f"create_{kind}")(body, author)
+        operations.update_location(body["id"], fields, author)
 
 
 def _write_form(service: dict[str, Any]) -> dict[str, Any]:
     """A nested service as the write API takes it: organisation and locations by id."""
     body = {
-        k: val
-        for k, val in service.items()
-        if k not in ("id", "organization", "service_at_locations", "last_modified")
+        key: value
+        for key, value in service.items()
+        if key not in ("id", "organization", "service_at_locations", "last_modified")
     }
     body["organization_id"] = service["organization"]["id"]
     body["attributes"] = [
-        {k: val for k, val in a.items() if k != "taxonomy_term"}
-        for a in service.get("attributes", [])
+        {key: value for key, value in attribute.items() if key != "taxonomy_term"}
+        for attribute in service.get("attributes", [])
     ]
     body["service_at_locations"] = [
         {

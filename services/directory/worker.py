@@ -12,8 +12,8 @@ from backbone.events.catalogue import topic_of
 from backbone.settings import Settings
 from backbone.worker import WorkerPlan
 from services.directory import SERVICE, transfer
-from services.directory.editing import Editing
 from services.directory.editors import operator
+from services.directory.operations import DirectoryOperations
 from services.directory.repository import Directory
 from services.directory.seed import seed_services
 from services.directory.taxonomy import ensure_needs_taxonomy
@@ -52,7 +52,7 @@ def load_seed_if_empty(directory: Directory) -> int:
     services, problems = transfer.check((("seed", record) for record in seed_services()), directory)
     if problems:  # a fault in the code, not in anyone's data
         raise ValueError(f"the seed directory is invalid: {problems[0]}")
-    counts = transfer.load(Editing(directory), services, SEED_AUTHOR)
+    counts = transfer.load(DirectoryOperations(directory), services, SEED_AUTHOR)
     directory.db["bookkeeping"].replace_one({"_id": "seed"}, {"_id": "seed", "state": "loaded"})
     log.info("seed directory loaded", extra={"services": counts})
     return counts["created"]

@@ -26,11 +26,15 @@ def seed_loaded(stack: Stack) -> bool:
 
 def test_an_editors_change_reaches_kafka_with_its_author_and_time(stack):
     assert wait_for(lambda: seed_loaded(stack), timeout=60), f"no seed; see {stack.log_path}"
-    key = stack.familyties("directory", "editors", "create", "Directory Editor", "--role",
-                           "editor").strip().splitlines()[-1]  # fmt: skip
+    key = (
+        stack.familyties("directory", "editors", "create", "Directory Editor", "--role", "editor")
+        .strip()
+        .splitlines()[-1]
+    )
     directory = stack.url("directory")
-    [service] = requests.get(f"{directory}/services", params={"search": "mediation"},
-                             timeout=5).json()["contents"]  # fmt: skip
+    [service] = requests.get(
+        f"{directory}/services", params={"search": "mediation"}, timeout=5
+    ).json()["contents"]
 
     response = requests.patch(
         f"{directory}/services/{service['id']}",
@@ -41,19 +45,21 @@ def test_an_editors_change_reaches_kafka_with_its_author_and_time(stack):
     assert response.status_code == 200
     changed = response.json()
 
-    seed_ids = {s["id"] for s in seed_services()}
+    seed_ids = {service["id"] for service in seed_services()}
 
     def published(records) -> set[str]:
-        return {r.key.decode() for r in records if b'"ServicePublished"' in r.value}
+        return {record.key.decode() for record in records if b'"ServicePublished"' in record.value}
 
     def all_arrived(records) -> bool:
-        updated = any(r.key.decode() == service["id"] and b'"ServiceUpdated"' in r.value
-                      for r in records)  # fmt: skip
+        updated = any(
+            record.key.decode() == service["id"] and b'"ServiceUpdated"' in record.value
+            for record in records
+        )
         return updated and published(records) == seed_ids
 
     records = read_topic(stack.broker, TOPIC, all_arrived, 90)
-    events = [decode(r.value) for r in records if r.key.decode() == service["id"]]
-    assert [e.type for e in events] == ["ServicePublished", "ServiceUpdated"]
+    events = [decode(record.value) for record in records if record.key.decode() == service["id"]]
+    assert [event.type for event in events] == ["ServicePublished", "ServiceUpdated"]
     change = events[1].data["change"]
     assert change["by"]["name"] == "Directory Editor"
     assert change["at"] == datetime.fromisoformat(changed["last_modified"])
@@ -62,6 +68,6 @@ def test_an_editors_change_reaches_kafka_with_its_author_and_time(stack):
 
     # every seed service was announced, and no refuge's address went with it
     assert published(records) == seed_ids
-    everything = b"".join(r.value for r in records)
+    everything = b"".join(record.value for record in records)
     for _, street, _, postcode in REFUGES.values():
         assert street.encode() not in everything and postcode.encode() not in everything

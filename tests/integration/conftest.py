@@ -62,11 +62,6 @@ def directory(directory_app):
     return directory_app.extensions["directory"]
 
 
-@pytest.fixture
-def editing(directory_app):
-    return directory_app.extensions["editing"]
-
-
 def editor_key(app, *roles: str) -> dict[str, str]:
     """The Authorization header of a new directory editor with these roles."""
     _, key = app.extensions["editors"].create("Directory Editor", roles=list(roles))

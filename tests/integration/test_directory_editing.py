@@ -69,8 +69,7 @@ def counts(directory) -> tuple[int, ...]:
     )
 
 
-def test_a_new_service_is_published_with_who_added_it_and_when(directory_client, directory,
-                                                               editor):  # fmt: skip
+def test_a_new_service_is_published_with_who_added_it_and_when(directory_client, directory, editor):
     service = create_service(directory_client, editor)
 
     assert service["organization"]["name"] == "Inverclyde Family Support"
@@ -99,7 +98,7 @@ def test_an_update_records_each_field_before_and_after(directory_client, directo
     history = directory_client.get(
         f"/metadata?resource_id={service['id']}", headers=editor
     ).get_json()
-    assert [(m["last_action_type"], m["field_name"]) for m in history] == [
+    assert [(record["last_action_type"], record["field_name"]) for record in history] == [
         ("create", ""),
         ("update", "email"),
         ("update", "name"),
@@ -110,7 +109,7 @@ def test_an_update_records_each_field_before_and_after(directory_client, directo
     assert name_change["updated_by"] == history[0]["updated_by"]
     published, updated = events_of(directory, service["id"])
     assert (published["type"], updated["type"]) == ("ServicePublished", "ServiceUpdated")
-    assert [f["field_name"] for f in updated["data"]["change"]["fields_changed"]] == [
+    assert [field["field_name"] for field in updated["data"]["change"]["fields_changed"]] == [
         "email",
         "name",
     ]
@@ -128,8 +127,7 @@ def test_an_update_that_changes_nothing_records_and_announces_nothing(
     assert counts(directory) == before
 
 
-def test_a_withdrawn_service_leaves_the_lists_and_is_announced(directory_client, directory,
-                                                               editor):  # fmt: skip
+def test_a_withdrawn_service_leaves_the_lists_and_is_announced(directory_client, directory, editor):
     service = create_service(directory_client, editor)
     response = directory_client.delete(f"/services/{service['id']}", headers=editor)
     assert response.status_code == 200
@@ -138,8 +136,9 @@ def test_a_withdrawn_service_leaves_the_lists_and_is_announced(directory_client,
     assert events_of(directory, service["id"])[-1]["type"] == "ServiceWithdrawn"
 
 
-def test_changing_an_organisation_announces_each_of_its_services(directory_client, directory,
-                                                                 editor):  # fmt: skip
+def test_changing_an_organisation_announces_each_of_its_services(
+    directory_client, directory, editor
+):
     service = create_service(directory_client, editor)
     org_id = service["organization"]["id"]
     response = directory_client.patch(
@@ -152,15 +151,16 @@ def test_changing_an_organisation_announces_each_of_its_services(directory_clien
     assert event["data"]["change"]["resource_type"] == "organization"
     # the new name is searchable at once
     found = directory_client.get("/services?search=together").get_json()
-    assert [s["id"] for s in found["contents"]] == [service["id"]]
+    assert [listed["id"] for listed in found["contents"]] == [service["id"]]
 
     directory_client.delete(f"/organizations/{org_id}", headers=editor)
     assert events_of(directory, service["id"])[-1]["type"] == "ServiceWithdrawn"
     assert directory_client.get(f"/services/{service['id']}").get_json()["status"] == "inactive"
 
 
-def test_a_withdrawn_location_leaves_the_services_offered_there(directory_client, directory,
-                                                                editor):  # fmt: skip
+def test_a_withdrawn_location_leaves_the_services_offered_there(
+    directory_client, directory, editor
+):
     location = directory_client.post(
         "/locations", json={"name": "Greenock community centre"}, headers=editor
     ).get_json()
@@ -210,8 +210,10 @@ def test_a_revoked_editor_is_refused(directory_client, directory_app):
     [
         ({"attributes": [{"taxonomy_term_id": "no-such-need"}]}, "/attributes/0/taxonomy_term_id"),
         ({"organization_id": "no-such-org"}, "/organization_id"),
-        ({"service_at_locations": [{"location_id": "nowhere"}]},
-         "/service_at_locations/0/location_id"),
+        (
+            {"service_at_locations": [{"location_id": "nowhere"}]},
+            "/service_at_locations/0/location_id",
+        ),
         ({"service_areas": [{"name": "Atlantis"}]}, "/service_areas/0/name"),
         ({"phones": [{"number": "call me"}]}, "/phones/0/number"),
         ({"status": "open"}, "/status"),
@@ -227,24 +229,29 @@ def test_a_revoked_editor_is_refused(directory_client, directory_app):
         ({"minimum_age": "5"}, "/minimum_age"),
         ({"organization_id": "\ud800"}, "/organization_id"),
     ],
-)  # fmt: skip
+)
 def test_a_bad_service_is_refused_with_the_field_and_why_and_nothing_changes(
     directory_client, directory, editor, changes, pointer
 ):
     org_id = organization(directory_client, editor)
     before = counts(directory)
-    response = directory_client.post("/services", json=service_body(org_id, **changes),
-                                     headers=editor)  # fmt: skip
+    response = directory_client.post(
+        "/services", json=service_body(org_id, **changes), headers=editor
+    )
     assert response.status_code == 422
-    assert [e["pointer"] for e in response.get_json()["errors"]] == [pointer]
+    assert [error["pointer"] for error in response.get_json()["errors"]] == [pointer]
     assert counts(directory) == before
 
 
 def test_a_body_that_is_not_one_json_object_is_refused(directory_client, directory, editor):
     before = counts(directory)
     send = directory_client.post
-    assert send("/organizations", data="{", headers=editor,
-                content_type="application/json").status_code == 400  # fmt: skip
+    assert (
+        send(
+            "/organizations", data="{", headers=editor, content_type="application/json"
+        ).status_code
+        == 400
+    )
     assert send("/organizations", json=[1], headers=editor).status_code == 400
     assert send("/organizations", data="name=x", headers=editor).status_code == 415
     twice = send(
@@ -271,9 +278,10 @@ def test_a_confidential_address_is_in_no_public_answer_no_event_and_no_log(
         "phones": [{"number": "01632 960999"}],
         "latitude": 55.95,
         "longitude": -4.76,
-        "addresses": [{"address_1": REFUGE_STREET, "city": "Glasgow",
-                       "postal_code": REFUGE_POSTCODE}],
-    }  # fmt: skip
+        "addresses": [
+            {"address_1": REFUGE_STREET, "city": "Glasgow", "postal_code": REFUGE_POSTCODE}
+        ],
+    }
     # an editor without the safeguarding role may not handle a refuge's address
     assert directory_client.post("/locations", json=refuge, headers=editor).status_code == 403
     location = directory_client.post("/locations", json=refuge, headers=safeguarding_editor)
@@ -286,10 +294,16 @@ def test_a_confidential_address_is_in_no_public_answer_no_event_and_no_log(
         "addresses": [{"address_1": "1 Other Close", "city": "Glasgow", "postal_code": "G5 9ZZ"}],
         "description": "Near Other Close",
     }
-    assert directory_client.patch(f"/locations/{location_id}", json=moved,
-                                  headers=editor).status_code == 403  # fmt: skip
-    assert directory_client.patch(f"/locations/{location_id}", json=moved,
-                                  headers=safeguarding_editor).status_code == 200  # fmt: skip
+    assert (
+        directory_client.patch(f"/locations/{location_id}", json=moved, headers=editor).status_code
+        == 403
+    )
+    assert (
+        directory_client.patch(
+            f"/locations/{location_id}", json=moved, headers=safeguarding_editor
+        ).status_code
+        == 200
+    )
 
     public = [
         directory_client.get(f"/services/{service['id']}").data,
@@ -302,8 +316,17 @@ def test_a_confidential_address_is_in_no_public_answer_no_event_and_no_log(
     history = json.dumps(list(directory.metadata.find({"resource_id": location_id})), default=str)
     log = capsys.readouterr().err
     assert log.count('"request answered"') >= len(public)  # the log was read, and is JSON
-    secrets = [REFUGE_STREET, REFUGE_POSTCODE, "1 Other Close", "G5 9ZZ", "55.95", "-4.76",
-               "Hidden Wynd", "Other Close", "01632 960999"]  # fmt: skip
+    secrets = [
+        REFUGE_STREET,
+        REFUGE_POSTCODE,
+        "1 Other Close",
+        "G5 9ZZ",
+        "55.95",
+        "-4.76",
+        "Hidden Wynd",
+        "Other Close",
+        "01632 960999",
+    ]
     for secret in secrets:
         for answer in public:
             assert secret.encode() not in answer
@@ -451,15 +474,22 @@ def test_a_location_made_confidential_keeps_no_address_in_its_history(
     text = json.dumps(records)
     for secret in (REFUGE_STREET, REFUGE_POSTCODE, "1 Other Close", "G5 9ZZ", "55.95"):
         assert secret not in text
-    assert {r["field_name"] for r in records} >= {"addresses", "latitude", "x_confidential"}
+    assert {record["field_name"] for record in records} >= {
+        "addresses",
+        "latitude",
+        "x_confidential",
+    }
 
 
 @pytest.mark.parametrize(
     ("path", "body", "pointer"),
     [
         ("/services/{service}", {"attributes": [{}]}, "/attributes/0/taxonomy_term_id"),
-        ("/services/{service}", {"service_at_locations": [{}]},
-         "/service_at_locations/0/location_id"),
+        (
+            "/services/{service}",
+            {"service_at_locations": [{}]},
+            "/service_at_locations/0/location_id",
+        ),
         ("/services/{service}", {"service_areas": [{}]}, "/service_areas/0/name"),
         ("/services/{service}", {"phones": [{}]}, "/phones/0/number"),
         ("/services/{service}", {"name": None}, "/name"),
@@ -467,7 +497,7 @@ def test_a_location_made_confidential_keeps_no_address_in_its_history(
         ("/locations/{location}", {"latitude": "55.86"}, "/latitude"),
         ("/locations/{location}", {"name": "Hall\ud800"}, "/name"),
     ],
-)  # fmt: skip
+)
 def test_a_patch_with_an_incomplete_nested_object_is_refused(
     directory_client, directory, editor, path, body, pointer
 ):
@@ -477,7 +507,7 @@ def test_a_patch_with_an_incomplete_nested_object_is_refused(
     url = path.format(service=service["id"], location=location.get_json()["id"])
     response = directory_client.patch(url, json=body, headers=editor)
     assert response.status_code == 422
-    assert pointer in [e["pointer"] for e in response.get_json()["errors"]]
+    assert pointer in [error["pointer"] for error in response.get_json()["errors"]]
     assert counts(directory) == before
 
 
@@ -502,6 +532,8 @@ def test_a_withdrawn_organisation_shows_in_each_of_its_services_history(director
     history = directory_client.get(
         f"/metadata?resource_id={service['id']}", headers=editor
     ).get_json()
-    assert [(m["last_action_type"], m["field_name"], m["replacement_value"])
-            for m in history][-1] == ("delete", "status", "inactive")  # fmt: skip
+    assert [
+        (record["last_action_type"], record["field_name"], record["replacement_value"])
+        for record in history
+    ][-1] == ("delete", "status", "inactive")
     assert history[-1]["x_updated_by_name"] == "Directory Editor"

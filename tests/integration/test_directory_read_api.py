@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from backbone.clock import now
-from backbone.events import vocabulary as v
+from backbone.events import vocabulary
 from backbone.settings import Settings
 from services.directory.app import create_app
 from services.directory.taxonomy import NEEDS_TAXONOMY_ID, need_term_id
@@ -77,7 +77,7 @@ def test_paging_reaches_the_last_page_with_every_service_once(client):
     seen, number = [], 1
     while True:
         page = services(client, per_page=9, page=number)
-        seen += [s["id"] for s in page["contents"]]
+        seen += [service["id"] for service in page["contents"]]
         if page["last_page"]:
             break
         number += 1
@@ -103,14 +103,15 @@ def test_a_service_is_fully_nested(client):
     [link] = service["service_at_locations"]
     assert link["location"]["name"] == "HMP Barlinnie"
     assert link["location"]["addresses"][0]["postal_code"] == "G33 2QX"
-    assert {a["taxonomy_term"]["name"] for a in service["attributes"]} == {
+    assert {attribute["taxonomy_term"]["name"] for attribute in service["attributes"]} == {
         "Prison contact and visits",
         "Coping with imprisonment or release",
     }
     assert service["phones"][0]["number"].startswith("0141 496 ")
     assert service["schedules"][0]["byday"] == "MO,TU,WE,TH,FR"
-    assert service["service_areas"] == [{"id": service["service_areas"][0]["id"],
-                                         "name": "Scotland"}]  # fmt: skip
+    assert service["service_areas"] == [
+        {"id": service["service_areas"][0]["id"], "name": "Scotland"}
+    ]
     assert not {"outbox", "version", "search_text", "area_codes"} & set(service)
 
 
@@ -121,8 +122,9 @@ def test_an_unknown_service_is_not_found(client):
 
 
 def test_services_for_a_need_in_an_area_put_the_local_ones_first(client):
-    page = services(client, taxonomy_term_id=need_term_id("bereavement"),
-                    local_authority="INVERCLYDE")  # fmt: skip
+    page = services(
+        client, taxonomy_term_id=need_term_id("bereavement"), local_authority="INVERCLYDE"
+    )
     assert names(page) == [
         "Bereavement support, North Strathclyde",  # covers Inverclyde
         "Cruse bereavement helpline",  # national, by name
@@ -165,11 +167,13 @@ def test_a_referring_team_means_its_local_authorities(client):
 
 def test_an_area_filter_leaves_out_other_areas_but_keeps_national_services(client):
     page = services(client, local_authority="DUMFRIES_AND_GALLOWAY", per_page=100)
-    areas = {area["name"] for s in page["contents"] for area in s["service_areas"]}
+    areas = {area["name"] for service in page["contents"] for area in service["service_areas"]}
     assert "Glasgow City" not in areas
     assert {"Dumfries and Galloway", "Scotland"} <= areas
-    assert all({"Dumfries and Galloway", "Scotland"} & {a["name"] for a in s["service_areas"]}
-               for s in page["contents"])  # fmt: skip
+    assert all(
+        {"Dumfries and Galloway", "Scotland"} & {area["name"] for area in service["service_areas"]}
+        for service in page["contents"]
+    )
 
 
 def test_filter_by_organization(client):
@@ -177,7 +181,7 @@ def test_filter_by_organization(client):
     [organization] = sps["contents"]
     page = services(client, organization_id=organization["id"], per_page=100)
     assert page["total_items"] == 14  # two for each of the seven prisons
-    assert {s["organization"]["id"] for s in page["contents"]} == {organization["id"]}
+    assert {service["organization"]["id"] for service in page["contents"]} == {organization["id"]}
 
 
 def test_filter_by_modification_time(client):
@@ -198,7 +202,7 @@ def test_ndjson_streams_every_matching_service_fully_nested(client):
     assert response.mimetype == "application/x-ndjson"
     lines = [json.loads(line) for line in response.data.decode().splitlines()]
     # one carers centre in each local authority of the four referring teams
-    areas = sum(len(codes) for codes in v.TEAM_LOCAL_AUTHORITIES.values())
+    areas = sum(len(codes) for codes in vocabulary.TEAM_LOCAL_AUTHORITIES.values())
     assert len(lines) == services(client, search="carers centre")["total_items"] == areas
     assert all(line["organization"]["name"] == "Carers Trust Scotland" for line in lines)
 
@@ -208,11 +212,13 @@ def test_ndjson_streams_every_matching_service_fully_nested(client):
 
 def test_organizations_taxonomies_and_terms_are_listed(client):
     organizations = client.get("/organizations?per_page=100").get_json()
-    assert "Families Outside" in [o["name"] for o in organizations["contents"]]
+    assert "Families Outside" in [
+        organization["name"] for organization in organizations["contents"]
+    ]
     [taxonomy] = client.get("/taxonomies").get_json()["contents"]
     assert taxonomy["id"] == NEEDS_TAXONOMY_ID
     terms = client.get(f"/taxonomy_terms?taxonomy_id={NEEDS_TAXONOMY_ID}&per_page=100")
-    assert {t["name"] for t in terms.get_json()["contents"]} == set(v.NEEDS.values())
+    assert {term["name"] for term in terms.get_json()["contents"]} == set(vocabulary.NEEDS.values())
     term = client.get(f"/taxonomy_terms/{need_term_id('housing')}").get_json()
     assert (term["code"], term["taxonomy_id"]) == ("housing", NEEDS_TAXONOMY_ID)
 
@@ -251,7 +257,7 @@ def test_a_bad_query_is_refused_with_the_field_and_why(client, query, pointer):
     response = client.get("/services", query_string=query)
     assert response.status_code == 422
     body = response.get_json()
-    assert [e["pointer"] for e in body["errors"]] == [pointer]
+    assert [error["pointer"] for error in body["errors"]] == [pointer]
     assert body["errors"][0]["detail"]
 
 

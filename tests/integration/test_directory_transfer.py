@@ -14,12 +14,17 @@ from services.directory.worker import load_seed_if_empty
 
 
 @pytest.fixture
+def operations(directory_app):
+    return directory_app.extensions["operations"]
+
+
+@pytest.fixture
 def cli(familyties):
     return lambda *args: familyties("directory", *args)
 
 
 def write_ndjson(path, records) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
 
 
 def test_an_ndjson_file_is_loaded_with_an_event_per_service(cli, directory, tmp_path):
@@ -83,13 +88,14 @@ def test_every_unreadable_line_is_reported(cli, directory, tmp_path):
     assert directory.services.count_documents({}) == 0
 
 
-def test_a_file_touching_a_withdrawn_organisation_is_refused_whole(cli, directory, editing,
-                                                                   tmp_path):  # fmt: skip
+def test_a_file_touching_a_withdrawn_organisation_is_refused_whole(
+    cli, directory, operations, tmp_path
+):
     records = json.loads(json.dumps(seed_services()[:2]))
     path = tmp_path / "directory.json"
     path.write_text(json.dumps(records[:1]))
     assert cli("import", str(path)).exit_code == 0
-    editing.withdraw_organization(records[0]["organization"]["id"], operator("e", "E"))
+    operations.withdraw_organization(records[0]["organization"]["id"], operator("e", "E"))
 
     def stored():
         return directory.services.count_documents({}), directory.metadata.count_documents({})
@@ -116,8 +122,9 @@ def test_a_file_touching_a_withdrawn_organisation_is_refused_whole(cli, director
         ("[1, 2]", "record 1: /: Expected a JSON object"),
     ],
 )
-def test_a_file_that_is_not_a_list_of_services_is_refused(cli, directory, tmp_path, content,
-                                                          message):  # fmt: skip
+def test_a_file_that_is_not_a_list_of_services_is_refused(
+    cli, directory, tmp_path, content, message
+):
     path = tmp_path / "broken.json"
     path.write_text(content)
     result = cli("import", str(path))
@@ -129,7 +136,11 @@ def test_a_file_that_is_not_a_list_of_services_is_refused(cli, directory, tmp_pa
 def test_export_writes_what_import_reads_and_withholds_confidential_addresses(
     cli, directory, tmp_path
 ):
-    records = [r for r in seed_services() if r["name"].startswith(("Refuge", "Family Contact"))]
+    records = [
+        record
+        for record in seed_services()
+        if record["name"].startswith(("Refuge", "Family Contact"))
+    ]
     source = tmp_path / "source.json"
     source.write_text(json.dumps(records))
     assert cli("import", str(source)).exit_code == 0
@@ -140,15 +151,17 @@ def test_export_writes_what_import_reads_and_withholds_confidential_addresses(
 
     exported = [json.loads(line) for line in public.read_text().splitlines()]
     assert len(exported) == len(records)
-    refuges = [s for s in exported if s["name"].startswith("Refuge")]
+    refuges = [service for service in exported if service["name"].startswith("Refuge")]
     assert refuges and all(
-        "addresses" not in s["service_at_locations"][0]["location"] for s in refuges
+        "addresses" not in service["service_at_locations"][0]["location"] for service in refuges
     )
     assert "12 Sample Lane" not in public.read_text()
     assert "12 Sample Lane" in full.read_text()
     # the full export is a file the import takes back as it is
     assert "0 created, 0 updated" in cli("import", str(full)).output
-    assert {s["id"] for s in json.loads(full.read_text())} == {r["id"] for r in records}
+    assert {service["id"] for service in json.loads(full.read_text())} == {
+        record["id"] for record in records
+    }
     assert need_term_id("domestic_abuse") in full.read_text()
 
 
