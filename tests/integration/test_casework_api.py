@@ -46,14 +46,34 @@ def directory_service(name: str = "Cruse bereavement helpline") -> dict:
     """The directory's public view of a seed service, as its ServicePublished carries it."""
     service = next(s for s in seed_services() if s["name"] == name)
     for attribute in service["attributes"]:
-        code = next(c for c in ("bereavement", "one_to_one_emotional_support", "domestic_abuse",
-                                "housing", "children_and_parenting")
-                    if need_term_id(c) == attribute["taxonomy_term_id"])  # fmt: skip
-        attribute["taxonomy_term"] = {"id": attribute["taxonomy_term_id"], "code": code,
-                                      "name": code, "description": code}  # fmt: skip
-    return {"service": service, "change": {"action": "create", "resource_type": "service",
-            "resource_id": service["id"], "by": {"id": "seed", "name": "Seed"},
-            "at": now().isoformat(), "fields_changed": []}}  # fmt: skip
+        code = next(
+            c
+            for c in (
+                "bereavement",
+                "one_to_one_emotional_support",
+                "domestic_abuse",
+                "housing",
+                "children_and_parenting",
+            )
+            if need_term_id(c) == attribute["taxonomy_term_id"]
+        )
+        attribute["taxonomy_term"] = {
+            "id": attribute["taxonomy_term_id"],
+            "code": code,
+            "name": code,
+            "description": code,
+        }
+    return {
+        "service": service,
+        "change": {
+            "action": "create",
+            "resource_type": "service",
+            "resource_id": service["id"],
+            "by": {"id": "seed", "name": "Seed"},
+            "at": now().isoformat(),
+            "fields_changed": [],
+        },
+    }
 
 
 @pytest.fixture
@@ -61,8 +81,11 @@ def people(casework_app):
     manager, manager_auth = staff_key(casework_app, "morgan.manager", "manager")
     casey, casey_auth = staff_key(casework_app, "casey.coordinator", "coordinator")
     robin, robin_auth = staff_key(casework_app, "robin.coordinator", "coordinator")
-    return {"manager": (manager, manager_auth), "casey": (casey, casey_auth),
-            "robin": (robin, robin_auth)}  # fmt: skip
+    return {
+        "manager": (manager, manager_auth),
+        "casey": (casey, casey_auth),
+        "robin": (robin, robin_auth),
+    }
 
 
 @pytest.fixture
@@ -119,29 +142,40 @@ def test_redelivering_every_referral_opens_no_second_case(settings, casework):
     assert all([e["type"] for e in c["outbox"]] == ["CaseOpened"] for c in cases)
 
 
-def test_a_coordinator_works_a_case_from_contact_to_close(casework_app, casework, people,
-                                                         case_id):  # fmt: skip
+def test_a_coordinator_works_a_case_from_contact_to_close(casework_app, casework, people, case_id):
     client = casework_app.test_client()
     _, auth = people["casey"]
     deliver(casework.cases, "ServicePublished", CRUSE_ID, directory_service())
     need = "bereavement"
     steps = [
         (f"/v1/cases/{case_id}/needs", {"needs": [{"need": need, "status": "identified"}]}),
-        (f"/v1/cases/{case_id}/contacts", {
-            "method": "childrens_hearing", "happened_at": (now() - timedelta(hours=2)).isoformat(),
-            "duration_minutes": 90, "notes": "Went with the family to the hearing.",
-            "needs_addressed": [need]}),
+        (
+            f"/v1/cases/{case_id}/contacts",
+            {
+                "method": "childrens_hearing",
+                "happened_at": (now() - timedelta(hours=2)).isoformat(),
+                "duration_minutes": 90,
+                "notes": "Went with the family to the hearing.",
+                "needs_addressed": [need],
+            },
+        ),
         (f"/v1/cases/{case_id}/support", {"ongoing": True}),
-        (f"/v1/cases/{case_id}/signposts", {"service_id": CRUSE_ID, "method": "telephone",
-                                            "personal_details_shared": False}),
-    ]  # fmt: skip
+        (
+            f"/v1/cases/{case_id}/signposts",
+            {"service_id": CRUSE_ID, "method": "telephone", "personal_details_shared": False},
+        ),
+    ]
     for path, body in steps:
         response = post(client, path, auth, body)
         assert response.status_code == 200, response.get_json()
     signpost = response.get_json()["signposts"][0]
     assert signpost["service_name"] == "Cruse bereavement helpline"
-    outcome = post(client, f"/v1/cases/{case_id}/signposts/{signpost['id']}/outcome", auth,
-                   {"outcome": "engaged"})  # fmt: skip
+    outcome = post(
+        client,
+        f"/v1/cases/{case_id}/signposts/{signpost['id']}/outcome",
+        auth,
+        {"outcome": "engaged"},
+    )
     assert outcome.get_json()["signposts"][0]["outcome"] == "engaged"
     closed = post(
         client,
@@ -152,15 +186,22 @@ def test_a_coordinator_works_a_case_from_contact_to_close(casework_app, casework
             "outcome_for_referrer": "Supported for three months; now with Cruse.",
         },
     )
-    assert closed.status_code == 200  # fmt: skip
+    assert closed.status_code == 200
     case = closed.get_json()
     assert case["status"] == "closed"
     assert case["needs"][need]["status"] == "addressed"
     assert case["support"]["ongoing"] is False  # closing ended the support
     assert [t["kind"] for t in case["timeline"]] == [
-        "CaseOpened", "CaseAllocated", "NeedsAssessed", "ContactRecorded", "SupportStarted",
-        "SignpostMade", "SignpostOutcomeRecorded", "SupportEnded", "CaseClosed",
-    ]  # fmt: skip
+        "CaseOpened",
+        "CaseAllocated",
+        "NeedsAssessed",
+        "ContactRecorded",
+        "SupportStarted",
+        "SignpostMade",
+        "SignpostOutcomeRecorded",
+        "SupportEnded",
+        "CaseClosed",
+    ]
     events = casework.cases.cases.find_one({"_id": case_id})["outbox"]
     assert [e["type"] for e in events][-2:] == ["SupportEnded", "CaseClosed"]
     for event in events:  # each passes the catalogue's checks, as intake's consumer runs them
@@ -190,8 +231,11 @@ def test_every_read_and_change_is_in_the_audit_trail_which_only_managers_read(
 
 
 def contact_now() -> dict:
-    return {"method": "telephone", "happened_at": (now() - timedelta(minutes=5)).isoformat(),
-            "duration_minutes": 15}  # fmt: skip
+    return {
+        "method": "telephone",
+        "happened_at": (now() - timedelta(minutes=5)).isoformat(),
+        "duration_minutes": 15,
+    }
 
 
 OPERATIONS = {  # a valid request for each operation: a refusal is about who asks
@@ -200,24 +244,47 @@ OPERATIONS = {  # a valid request for each operation: a refusal is about who ask
     "allocate": ("POST", "/allocation", "to robin"),
     "contact": ("POST", "/contacts", contact_now),
     "needs": ("POST", "/needs", {"needs": [{"need": "housing", "status": "identified"}]}),
-    "signpost": ("POST", "/signposts", {"service_id": CRUSE_ID, "method": "letter",
-                                        "personal_details_shared": False}),
+    "signpost": (
+        "POST",
+        "/signposts",
+        {"service_id": CRUSE_ID, "method": "letter", "personal_details_shared": False},
+    ),
     "outcome": ("POST", "/signposts/none/outcome", {"outcome": "engaged"}),
     "support": ("POST", "/support", {"ongoing": True}),
     "decline": ("POST", "/decline", {"reason_for_referrer": "Outside our areas."}),
     "close": ("POST", "/close", {"outcomes": ["needs_met"], "outcome_for_referrer": "Done."}),
     "reopen": ("POST", "/reopen", None),
-}  # fmt: skip
+}
 # who: (expected status for each operation); 422 is the case's own rule, after the role check
 MATRIX = {
-    "casey": {"read": 200, "audit": 403, "allocate": 403, "contact": 200, "needs": 200,
-              "signpost": 200, "outcome": 422, "support": 200, "decline": 200, "close": 200,
-              "reopen": 422},
+    "casey": {
+        "read": 200,
+        "audit": 403,
+        "allocate": 403,
+        "contact": 200,
+        "needs": 200,
+        "signpost": 200,
+        "outcome": 422,
+        "support": 200,
+        "decline": 200,
+        "close": 200,
+        "reopen": 422,
+    },
     "robin": dict.fromkeys(OPERATIONS, 404) | {"audit": 403, "allocate": 403},
-    "manager": {"read": 200, "audit": 200, "allocate": 200, "contact": 200, "needs": 200,
-                "signpost": 200, "outcome": 422, "support": 200, "decline": 200, "close": 200,
-                "reopen": 422},
-}  # fmt: skip
+    "manager": {
+        "read": 200,
+        "audit": 200,
+        "allocate": 200,
+        "contact": 200,
+        "needs": 200,
+        "signpost": 200,
+        "outcome": 422,
+        "support": 200,
+        "decline": 200,
+        "close": 200,
+        "reopen": 422,
+    },
+}
 
 
 @pytest.mark.parametrize("who", list(MATRIX))
@@ -247,8 +314,9 @@ def test_without_a_key_or_with_a_wrong_one_nothing_is_answered(casework_app, cas
     for auth in [{}, {"Authorization": "Bearer fts_wrong"}, {"Authorization": "Basic abc"}]:
         assert client.get(f"/v1/cases/{case_id}", headers=auth).status_code == 401
         assert client.get("/v1/cases", headers=auth).status_code == 401
-        assert post(client, f"/v1/cases/{case_id}/support", auth, {"ongoing": True}
-                    ).status_code == 401  # fmt: skip
+        assert (
+            post(client, f"/v1/cases/{case_id}/support", auth, {"ongoing": True}).status_code == 401
+        )
 
 
 def test_each_person_lists_the_cases_they_may_see(casework_app, people, case_id):
@@ -258,16 +326,24 @@ def test_each_person_lists_the_cases_they_may_see(casework_app, people, case_id)
         return [c["id"] for c in client.get("/v1/cases", headers=people[who][1]).get_json()]
 
     assert (listed("casey"), listed("robin"), listed("manager")) == ([case_id], [], [case_id])
-    post(client, f"/v1/cases/{case_id}/allocation", people["manager"][1],
-         {"coordinator_id": people["robin"][0]["_id"]})  # fmt: skip
+    post(
+        client,
+        f"/v1/cases/{case_id}/allocation",
+        people["manager"][1],
+        {"coordinator_id": people["robin"][0]["_id"]},
+    )
     assert (listed("casey"), listed("robin")) == ([], [case_id])
 
 
 def test_reopening_needs_no_body(casework_app, people, case_id):
     client = casework_app.test_client()
     casey = people["casey"][1]
-    post(client, f"/v1/cases/{case_id}/close", casey,
-         {"outcomes": ["needs_met"], "outcome_for_referrer": "Done."})  # fmt: skip
+    post(
+        client,
+        f"/v1/cases/{case_id}/close",
+        casey,
+        {"outcomes": ["needs_met"], "outcome_for_referrer": "Done."},
+    )
     reopened = client.post(f"/v1/cases/{case_id}/reopen", headers=casey)
     assert reopened.status_code == 200
     assert reopened.get_json()["status"] == "allocated"
@@ -277,32 +353,70 @@ def test_reopening_needs_no_body(casework_app, people, case_id):
 @pytest.mark.parametrize(
     ("path", "body", "pointer"),
     [
-        ("signposts", {"service_id": "no-such-service", "method": "letter",
-                       "personal_details_shared": False}, "/service_id"),
-        ("contacts", {"method": "telephone", "duration_minutes": 10,
-                      "happened_at": (now() + timedelta(days=1)).isoformat()}, "/happened_at"),
-        ("contacts", {"method": "carrier pigeon", "duration_minutes": 10,
-                      "happened_at": now().isoformat()}, "/method"),
+        (
+            "signposts",
+            {"service_id": "no-such-service", "method": "letter", "personal_details_shared": False},
+            "/service_id",
+        ),
+        (
+            "contacts",
+            {
+                "method": "telephone",
+                "duration_minutes": 10,
+                "happened_at": (now() + timedelta(days=1)).isoformat(),
+            },
+            "/happened_at",
+        ),
+        (
+            "contacts",
+            {"method": "carrier pigeon", "duration_minutes": 10, "happened_at": now().isoformat()},
+            "/method",
+        ),
         ("needs", {"needs": [{"need": "wealth", "status": "identified"}]}, "/needs/0/need"),
         ("close", {"outcomes": [], "outcome_for_referrer": "x"}, "/outcomes"),
-        ("close", {"outcomes": ["needs_met"], "outcome_for_referrer": "  "},
-         "/outcome_for_referrer"),
-        ("contacts", {"method": "telephone", "duration_minutes": 1.5,
-                      "happened_at": now().isoformat()}, "/duration_minutes"),
-        ("contacts", {"method": "telephone", "duration_minutes": 10, "notes": "a\x00b",
-                      "happened_at": now().isoformat()}, "/notes"),
-        ("contacts", {"method": "telephone", "duration_minutes": 10,
-                      "happened_at": "0001-01-01T00:00:00+00:01"}, "/happened_at"),
-        ("signposts", {"service_id": "\ud800", "method": "letter",
-                       "personal_details_shared": False}, "/service_id"),
+        (
+            "close",
+            {"outcomes": ["needs_met"], "outcome_for_referrer": "  "},
+            "/outcome_for_referrer",
+        ),
+        (
+            "contacts",
+            {"method": "telephone", "duration_minutes": 1.5, "happened_at": now().isoformat()},
+            "/duration_minutes",
+        ),
+        (
+            "contacts",
+            {
+                "method": "telephone",
+                "duration_minutes": 10,
+                "notes": "a\x00b",
+                "happened_at": now().isoformat(),
+            },
+            "/notes",
+        ),
+        (
+            "contacts",
+            {
+                "method": "telephone",
+                "duration_minutes": 10,
+                "happened_at": "0001-01-01T00:00:00+00:01",
+            },
+            "/happened_at",
+        ),
+        (
+            "signposts",
+            {"service_id": "\ud800", "method": "letter", "personal_details_shared": False},
+            "/service_id",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_input_is_refused_with_the_field_and_changes_nothing(
     casework_app, casework, people, case_id, path, body, pointer
 ):
     before = state(casework, case_id)
-    response = post(casework_app.test_client(), f"/v1/cases/{case_id}/{path}",
-                    people["casey"][1], body)  # fmt: skip
+    response = post(
+        casework_app.test_client(), f"/v1/cases/{case_id}/{path}", people["casey"][1], body
+    )
     assert response.status_code == 422
     assert pointer in [e["pointer"] for e in response.get_json()["errors"]]
     assert state(casework, case_id) == before
@@ -332,13 +446,20 @@ def test_without_consent_no_details_go_to_the_agency(casework_app, casework, peo
     refused = post(client, path, people["casey"][1], shared)
     assert refused.status_code == 422
     assert "not consented" in refused.get_json()["detail"]
-    assert post(client, path, people["casey"][1],
-                {**shared, "personal_details_shared": False}).status_code == 200  # fmt: skip
+    assert (
+        post(
+            client, path, people["casey"][1], {**shared, "personal_details_shared": False}
+        ).status_code
+        == 200
+    )
 
 
 def test_the_signpost_search_puts_the_familys_own_area_first(casework_app, casework, people):
-    for name in ["Cruse bereavement helpline", "Bereavement support, North Strathclyde",
-                 "Bereavement support, Glasgow"]:  # fmt: skip
+    for name in [
+        "Cruse bereavement helpline",
+        "Bereavement support, North Strathclyde",
+        "Bereavement support, Glasgow",
+    ]:
         service = directory_service(name)
         deliver(casework.cases, "ServicePublished", service["service"]["id"], service)
     found = (
