@@ -8,6 +8,7 @@ import click
 
 from backbone import mongo
 from backbone.accounts import MIN_PASSWORD_LENGTH
+from backbone.key_commands import add_revoke_command, key_state, show_new_key
 from backbone.settings import Settings
 from services.casework import SERVICE
 from services.casework.staff import ROLES, Staff
@@ -51,26 +52,20 @@ def create(username: str, name: str, role: str, password: str) -> None:
     if not 1 <= len(name) <= 200:
         raise click.BadParameter("give their name, up to 200 characters", param_hint="--name")
     account, api_key = _staff().create_account(username, name, role, password)
-    click.echo(f"{role.capitalize()} {account['name']} created with id {account['_id']}.")
-    click.echo("Their API key, shown only now (send it as 'Authorization: Bearer <key>'):")
-    click.echo(api_key)
+    show_new_key(
+        f"{role.capitalize()} {account['name']} created with id {account['_id']}.", api_key
+    )
 
 
 @staff.command("list")
 def list_staff() -> None:
     """Every account, with its role and whether it is revoked."""
     for account in _staff().all():
-        state = "revoked" if account["revoked_at"] else "active"
+        state = key_state(account)
         click.echo(
             f"{account['_id']}  {account['username']:20}  {account['roles'][0]:12}  "
-            f"{state:8}  {account['name']}"
+            f"{state:18}  {account['name']}"
         )
 
 
-@staff.command("revoke")
-@click.argument("staff_id")
-def revoke(staff_id: str) -> None:
-    """Close an account: its key and password stop working."""
-    if not _staff().revoke(staff_id):
-        raise click.ClickException(f"No active account has the id {staff_id}.")
-    click.echo(f"Revoked account {staff_id}.")
+add_revoke_command(staff, _staff, "account")

@@ -9,6 +9,7 @@ import click
 
 from backbone import mongo
 from backbone.errors import Conflict, Invalid
+from backbone.key_commands import add_revoke_command, key_state, show_new_key
 from backbone.settings import Settings
 from services.directory import SERVICE, transfer
 from services.directory.editors import ROLES, Editors, operator
@@ -53,28 +54,20 @@ def create_editor(name: str, roles: tuple[str, ...]) -> None:
     if not 1 <= len(name) <= 200:
         raise click.BadParameter("give the editor's name, up to 200 characters", param_hint="NAME")
     editor, api_key = _editors().create(name, roles=sorted(set(roles)))
-    click.echo(f"Editor {editor['name']} created with id {editor['_id']}.")
-    click.echo("Their API key, shown only now (send it as 'Authorization: Bearer <key>'):")
-    click.echo(api_key)
+    show_new_key(f"Editor {editor['name']} created with id {editor['_id']}.", api_key)
 
 
 @editors.command("list")
 def list_editors() -> None:
     """Every editor, with their roles, key's first characters and whether it is revoked."""
     for editor in _editors().all():
-        state = f"revoked {editor['revoked_at']:%Y-%m-%d}" if editor["revoked_at"] else "active"
+        state = key_state(editor)
         roles = ",".join(editor["roles"])
         hint = editor["api_key_hint"]
         click.echo(f"{editor['_id']}  {hint}…  {state:18}  {roles:20}  {editor['name']}")
 
 
-@editors.command("revoke")
-@click.argument("editor_id")
-def revoke_editor(editor_id: str) -> None:
-    """Revoke an editor's key: their requests are refused from then on."""
-    if not _editors().revoke(editor_id):
-        raise click.ClickException(f"No active editor has the id {editor_id}.")
-    click.echo(f"Revoked the API key of editor {editor_id}.")
+add_revoke_command(editors, _editors, "editor")
 
 
 @directory.command("import")

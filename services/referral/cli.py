@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from backbone import mongo
+from backbone.key_commands import add_revoke_command, key_state, show_new_key
 from backbone.settings import Settings
 from services.referral import SERVICE
 from services.referral.partners import Partners
@@ -33,23 +34,15 @@ def _organisation_name(_ctx, _param, value: str) -> str:
 def create(name: str) -> None:
     """Add a partner and print its API key: shown this once, stored only as a hash."""
     partner, api_key = _partners().create(name)
-    click.echo(f"Partner {partner['name']} created with id {partner['_id']}.")
-    click.echo("Its API key, shown only now (send it as 'Authorization: Bearer <key>'):")
-    click.echo(api_key)
+    show_new_key(f"Partner {partner['name']} created with id {partner['_id']}.", api_key)
 
 
 @partners.command("list")
 def list_partners() -> None:
     """Every partner, with its key's first characters and whether it is revoked."""
     for partner in _partners().all():
-        state = f"revoked {partner['revoked_at']:%Y-%m-%d}" if partner["revoked_at"] else "active"
+        state = key_state(partner)
         click.echo(f"{partner['_id']}  {partner['api_key_hint']}…  {state:18}  {partner['name']}")
 
 
-@partners.command("revoke")
-@click.argument("partner_id")
-def revoke(partner_id: str) -> None:
-    """Revoke a partner's API key: its requests are refused from then on."""
-    if not _partners().revoke(partner_id):
-        raise click.ClickException(f"No active partner has the id {partner_id}.")
-    click.echo(f"Revoked the API key of partner {partner_id}.")
+add_revoke_command(partners, _partners, "partner")
