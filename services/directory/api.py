@@ -113,7 +113,9 @@ def api_info():
 @blp.arguments(ServiceQuerySchema(), location="query", unknown=RAISE)
 @blp.response(200, ServicePageSchema())
 def list_services(query: dict[str, Any]):
-    """Services, searched and filtered; the family's own area before national services."""
+    """Services, searched and filtered. A search (words, or an area) puts the family's own
+    area before national services, then the better match; any other list comes in the
+    order services were added."""
     operations = _operations()
     search = operations.service_search(query)
     if query["format"] == "ndjson":
