@@ -115,7 +115,9 @@ def api_info():
 @blp.response(200, ServicePageSchema())
 @blp.alt_response(200, schema=NestedServiceSchema, content_type="application/x-ndjson")
 def list_services(query: dict[str, Any]):
-    """Services, searched and filtered; the family's own area before national services."""
+    """Services, searched and filtered. A search (words, or an area) puts the family's own
+    area before national services, then the better match; any other list comes in the
+    order services were added."""
     operations = _operations()
     search = operations.service_search(query)
     if query["format"] == "ndjson":
