@@ -82,10 +82,19 @@ def measure(code: Path, workdir: Path, data: Path, bootstrap: str, label: str) -
             relay_seconds = relayed(code, env, uri, log)
             print(label, f"relayed every event in {relay_seconds:.0f} s", flush=True)
             web = subprocess.Popen(
-                [BIN / "gunicorn", "--config", "deploy/gunicorn.conf.py", "--bind",
-                 f"127.0.0.1:{port}", "services.directory.app:create_app()"],
-                cwd=code, env=env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
+                [
+                    BIN / "gunicorn",
+                    "--config",
+                    "deploy/gunicorn.conf.py",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "services.directory.app:create_app()",
+                ],
+                cwd=code,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
             try:
                 servers.wait_for_port(port, timeout=120)
                 result = timed_reads(port)
