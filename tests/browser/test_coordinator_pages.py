@@ -133,7 +133,10 @@ def test_a_coordinator_works_a_case_from_sign_in_to_close(site, page):
     page.click("button:has-text('Record the contact')")  # nothing filled in
     assert page.locator(".govuk-error-summary").is_visible()
     # without script, as GOV.UK Frontend's would: the summary has the focus, to be read first
-    assert page.evaluate("document.activeElement.classList.contains('govuk-error-summary')")
+    # (the browser applies autofocus a moment after the page loads: wait for it, 5 s at most)
+    page.wait_for_function(
+        "document.activeElement.classList.contains('govuk-error-summary')", timeout=5000
+    )
     page.click(".govuk-error-summary a[href='#happened_at-day']")
     assert page.evaluate("document.activeElement.id") == "happened_at-day"
     check("contact form, with errors")
