@@ -60,11 +60,13 @@ class Accounts(KeyHolders):
         self.attempts.create_index([("username", 1), ("expires_at", 1)])
         self.attempts.create_index("expires_at", expireAfterSeconds=0)
 
-    def create_with_password(
-        self, username: str, name: str, password: str, **fields: Any
+    def create_account(
+        self, username: str, name: str, role: str, password: str
     ) -> tuple[dict[str, Any], str]:
-        """A new account and its API key, which is never shown again."""
-        return self.create(name, username=username, password_hash=_HASHER.hash(password), **fields)
+        """A new account with one role, and its API key, which is never shown again."""
+        return self.create(
+            name, username=username, password_hash=_HASHER.hash(password), roles=[role]
+        )
 
     def sign_in(self, username: str, password: str) -> dict[str, Any] | None:
         """The account, if the password is right and the account not revoked.

@@ -1,14 +1,19 @@
-"""The `familyties` commands every holder of API keys shares (partners, staff, editors):
-showing a new key once, and revoking one."""
+"""The `familyties` commands every holder of API keys shares (partners, staff, editors,
+report viewers): showing a new key once, and revoking one; and for accounts that sign in
+to pages, creating and listing them."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import click
 
+from backbone.accounts import MIN_PASSWORD_LENGTH, Accounts
 from backbone.api_keys import KeyHolders
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,63}\Z")
 
 
 def show_new_key(created: str, api_key: str) -> None:
@@ -34,3 +39,46 @@ def add_revoke_command(group: click.Group, holders: Callable[[], KeyHolders], wh
         if not holders().revoke(holder_id):
             raise click.ClickException(f"No active {what} has the id {holder_id}.")
         click.echo(f"Revoked {what} {holder_id}: refused from the next request on.")
+
+
+def add_account_commands(
+    group: click.Group, accounts: Callable[[], Accounts], roles: dict[str, str]
+) -> None:
+    """`<group> create USERNAME --name --role`, `<group> list` and `<group> revoke ID` for
+    people who sign in to a service's pages with one of `roles`."""
+
+    def password(_ctx, _param, value: str) -> str:
+        if len(value) < MIN_PASSWORD_LENGTH:
+            raise click.BadParameter(f"use at least {MIN_PASSWORD_LENGTH} characters")
+        return value
+
+    @group.command("create")
+    @click.argument("username")
+    @click.option("--name", required=True, help="How colleagues and the pages name them.")
+    @click.option("--role", required=True, type=click.Choice(list(roles)))
+    @click.password_option(callback=password, help="Asked for when not given.")
+    def create(username: str, name: str, role: str, password: str) -> None:
+        """Add an account, and print its API key (for integrations) once."""
+        username = username.lower()
+        if not USERNAME.match(username):
+            raise click.BadParameter(
+                "2 to 64 letters, digits, dots or dashes", param_hint="USERNAME"
+            )
+        name = " ".join(name.split())
+        if not 1 <= len(name) <= 200:
+            raise click.BadParameter("give their name, up to 200 characters", param_hint="--name")
+        account, api_key = accounts().create_account(username, name, role, password)
+        show_new_key(
+            f"{role.capitalize()} {account['name']} created with id {account['_id']}.", api_key
+        )
+
+    @group.command("list")
+    def list_accounts() -> None:
+        """Every account, with its role and whether it is revoked."""
+        for account in accounts().all():
+            click.echo(
+                f"{account['_id']}  {account['username']:20}  {account['roles'][0]:12}  "
+                f"{key_state(account):18}  {account['name']}"
+            )
+
+    add_revoke_command(group, accounts, "account")

@@ -46,7 +46,7 @@ def add_sign_in(
     *,
     cookie_name: str,
     home: str,
-    template: str = "sign_in.html",
+    template: str = "familyties/sign_in.html",
     error_template: str = "error.html",
     open_endpoints: Iterable[str] = (),
     csrf_exempt: Iterable[Blueprint] = (),

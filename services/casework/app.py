@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from backbone import mongo
+from backbone.pages import add_govuk_pages
 from backbone.settings import Settings
 from backbone.sign_in import add_sign_in
 from backbone.web import create_service_app, register_api, serve_node_package, start
@@ -35,10 +36,7 @@ def _add_pages(app: Flask, settings: Settings, staff: Staff) -> None:
     """The coordinators' web pages, behind signing in (backbone.sign_in): sessions in
     secure cookies, CSRF tokens on every form. The JSON API authenticates by key, not
     cookie, so needs no CSRF token."""
-    serve_node_package(app, "/static/govuk", "govuk-frontend/dist/govuk")
-    # GOV.UK Frontend's and MoJ Frontend's stylesheets ask for fonts and images at /assets/.
-    assets = ("govuk-frontend/dist/govuk/assets", "@ministryofjustice/frontend/moj/assets")
-    serve_node_package(app, "/assets", *assets)
+    add_govuk_pages(app, pages, "@ministryofjustice/frontend/moj/assets")
     serve_node_package(app, "/static/moj", "@ministryofjustice/frontend/moj")
     app.register_blueprint(pages)
     add_sign_in(

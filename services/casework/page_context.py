@@ -56,7 +56,6 @@ def template_context() -> dict[str, Any]:
         "is_manager": is_manager,
         "local_time": local_time,
         "choice_items": choice_items,
-        "error_links": error_links,
     }
 
 
@@ -79,8 +78,3 @@ def choice_items(vocabulary: dict[str, str], any_label: str = "Any") -> list[dic
     return [{"value": "", "text": any_label}] + [
         {"value": code, "text": words} for code, words in vocabulary.items()
     ]
-
-
-def error_links(errors: dict[str, str]) -> list[dict[str, str]]:
-    """{id: message} as the GOV.UK error summary's list, each linking to its answer."""
-    return [{"text": message, "href": f"#{field_id}"} for field_id, message in errors.items()]

@@ -12,7 +12,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     g,
     redirect,
@@ -20,9 +19,7 @@ from flask import (
     request,
     url_for,
 )
-from flask.sansio.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
-from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from marshmallow import ValidationError
 from pymongo.errors import PyMongoError
 from werkzeug.exceptions import HTTPException
@@ -41,10 +38,6 @@ pages = Blueprint(
     static_folder="static",
     static_url_path="/static/casework",
 )
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; script-src 'none'; object-src 'none'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
 CHANGED_MEANWHILE = "Someone changed this case meanwhile: try again."
 
 
@@ -53,33 +46,6 @@ def _casework() -> Casework:
 
 
 pages.app_context_processor(template_context)
-
-
-@pages.record_once
-def _govuk_frontend_macros(state: BlueprintSetupState) -> None:
-    """GOV.UK Frontend's macros (govuk-frontend-jinja), and the templates with which
-    govuk-frontend-wtf renders WTForms fields through them."""
-    state.app.jinja_loader = ChoiceLoader(
-        [
-            *([state.app.jinja_loader] if state.app.jinja_loader else []),
-            PrefixLoader(
-                {
-                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
-                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
-                }
-            ),
-        ]
-    )
-
-
-@pages.after_request
-def page_headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    # Over HTTPS the CSRF check also wants a same-origin Referer; other sites get none.
-    response.headers["Referrer-Policy"] = "same-origin"
-    if request.is_secure:
-        response.headers["Strict-Transport-Security"] = "max-age=31536000"
-    return response
 
 
 # ---- what the pages answer instead of a page ----------------------------------------

@@ -20,12 +20,6 @@ class Staff(Accounts):
     def __init__(self, db: Database) -> None:
         super().__init__(db, "staff", KEY_PREFIX)
 
-    def create_account(
-        self, username: str, name: str, role: str, password: str
-    ) -> tuple[dict[str, Any], str]:
-        """A new account and its API key, which is never shown again."""
-        return self.create_with_password(username, name, password, roles=[role])
-
     def coordinators(self) -> list[dict[str, Any]]:
         return list(
             self.collection.find(

@@ -10,7 +10,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from backbone.clock import UK
-from services.casework.pages import CONTENT_SECURITY_POLICY
+from backbone.pages import CONTENT_SECURITY_POLICY
 from tests.integration.conftest import error_summary
 from tests.integration.test_casework_api import a_referral, deliver, state
 

@@ -88,7 +88,7 @@ def accounts(settings) -> Accounts:
 
 @pytest.mark.parametrize("username", ["casey", "nobody"])  # an unknown username the same
 def test_a_burst_of_sixty_attempts_checks_at_most_five_passwords(accounts, username, monkeypatch):
-    accounts.create_with_password("casey", "Casey Coordinator", PASSWORD)
+    accounts.create_account("casey", "Casey Coordinator", "coordinator", PASSWORD)
     spy = CountingHasher(accounts_module._HASHER)
     monkeypatch.setattr(accounts_module, "_HASHER", spy)
     checked, right = burst(accounts.sign_in, spy, username, PASSWORD, LockedOut)
@@ -100,7 +100,7 @@ def test_a_burst_of_sixty_attempts_checks_at_most_five_passwords(accounts, usern
 
 
 def test_a_right_password_clears_the_count_of_wrong_ones(accounts):
-    accounts.create_with_password("casey", "Casey Coordinator", PASSWORD)
+    accounts.create_account("casey", "Casey Coordinator", "coordinator", PASSWORD)
     for _ in range(MAX_FAILURES - 1):
         assert accounts.sign_in("casey", "guess") is None
     assert accounts.sign_in("casey", PASSWORD)["username"] == "casey"
@@ -198,7 +198,7 @@ def test_the_sign_in_form_needs_its_csrf_token(app):
 def test_expired_sessions_and_attempts_count_for_nothing_before_they_are_deleted(
     accounts, monkeypatch
 ):
-    account, _ = accounts.create_with_password("casey", "Casey Coordinator", PASSWORD)
+    account, _ = accounts.create_account("casey", "Casey Coordinator", "coordinator", PASSWORD)
     token = accounts.start_session(account["_id"], timedelta(seconds=1))
     assert accounts.signed_in(token)["username"] == "casey"
     lockout = timedelta(seconds=5)  # room for five Argon2 checks
