@@ -1,9 +1,11 @@
 """Time: instants are UTC; calendar dates are those of the service's users (UK)."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 UK = ZoneInfo("Europe/London")
+# A family referred should hear from a coordinator within this many working days.
+FIRST_CONTACT_WORKING_DAYS = 5
 
 
 def now() -> datetime:
@@ -15,3 +17,16 @@ def now() -> datetime:
 def today() -> date:
     """Today's date in the UK, which is what "referred on" and "in the future" mean."""
     return datetime.now(UK).date()
+
+
+def working_days_between(start: date, end: date) -> int:
+    """Monday to Friday days after `start` up to and including `end` (0 if `end` is not
+    after `start`). Bank holidays count as working days: they differ across the UK."""
+    if end <= start:
+        return 0
+    weeks, extra = divmod((end - start).days, 7)
+    days = weeks * 5
+    for step in range(1, extra + 1):
+        if (start + timedelta(days=step)).weekday() < 5:
+            days += 1
+    return days

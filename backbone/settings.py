@@ -120,6 +120,9 @@ class Settings:
     log_level: str = "INFO"
     # Signs web sessions. Unset, a key is made once and kept in var_dir (see secret_key()).
     session_secret: Secret | None = None
+    # Exports meant for publication show counts from 1 to 4 as "fewer than 5". Off, as the
+    # reports this service is modelled on publish them.
+    reporting_hide_small_numbers: bool = False
 
     def __post_init__(self) -> None:
         # Credentials that would silently go unused, or a login without them, are refused at
@@ -198,6 +201,8 @@ class Settings:
             ),
             log_level=_env("LOG_LEVEL", cls.log_level),
             session_secret=_secret("FAMILYTIES_SESSION_SECRET"),
+            reporting_hide_small_numbers=_env("REPORTING_HIDE_SMALL_NUMBERS", "")
+            in ("1", "true", "yes"),
         )
 
     def secret_key(self) -> str:

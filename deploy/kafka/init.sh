@@ -68,7 +68,11 @@ secret=$(password NOTIFICATIONS_KAFKA_PASSWORD)
 user notifications "$secret"
 allow notifications --operation Create --operation Describe --topic familyties.notifications.events
 
-# reporting: publishes and reads nothing yet
+# reporting: group reporting reads familyties.referral.events, familyties.casework.events, familyties.directory.events
 secret=$(password REPORTING_KAFKA_PASSWORD)
 user reporting "$secret"
+allow reporting --operation IdempotentWrite --cluster
+allow reporting --operation Read --group reporting
 allow reporting --operation Create --operation Describe --topic familyties.reporting.events
+allow reporting --operation Create --operation Describe --operation Write --topic familyties.dead-letter.reporting
+allow reporting --operation Describe --operation Read --topic familyties.casework.events --topic familyties.directory.events --topic familyties.referral.events

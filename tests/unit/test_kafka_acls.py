@@ -19,7 +19,7 @@ EXPECTED_READS = {
     "casework": {topic_of("referral"), topic_of("directory")},
     "directory": set(),
     "notifications": set(),
-    "reporting": set(),
+    "reporting": {topic_of("referral"), topic_of("casework"), topic_of("directory")},
 }
 
 

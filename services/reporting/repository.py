@@ -1,0 +1,232 @@
+"""Reporting's own MongoDB database: the view built from events, and the viewers' accounts.
+
+The view is a *generation* of three collections: `facts_<n>` (a fact record per
+referral), `cells_<n>` (the counters reports read) and `services_<n>` (each directory
+service's name and agency type). `view_state` names the current generation. A rebuild
+fills the next generation beside it and then names it current, in one write, so reports
+are never read from a half-built view.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from pymongo import ASCENDING, ReplaceOne, UpdateOne
+from pymongo.client_session import ClientSession
+from pymongo.collection import Collection
+from pymongo.database import Database
+
+from backbone.clock import now
+from backbone.events.envelope import Event
+from services.reporting import facts
+
+CURRENT = "current"
+
+
+class Generation:
+    """The collections of one generation of the view."""
+
+    def __init__(self, db: Database, number: int) -> None:
+        self.number = number
+        self.facts = db[f"facts_{number}"]
+        self.cells = db[f"cells_{number}"]
+        self.services = db[f"services_{number}"]
+
+    def ensure_indexes(self) -> None:
+        self.cells.create_index([("kind", ASCENDING), ("month", ASCENDING)])
+
+    def drop(self) -> None:
+        for collection in (self.facts, self.cells, self.services):
+            collection.drop()
+
+
+class ReportingView:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.state = db["view_state"]
+
+    # ---- generations -------------------------------------------------------------------
+
+    def current(self, session: ClientSession | None = None) -> Generation:
+        state = self.state.find_one({"_id": CURRENT}, session=session)
+        return Generation(self.db, state["generation"] if state else 1)
+
+    def ensure_indexes(self) -> None:
+        self.current().ensure_indexes()
+
+    def next_generation(self) -> Generation:
+        """A new, empty generation after every one there is (a rebuild's)."""
+        numbers = [
+            int(name.rsplit("_", 1)[1])
+            for name in self.db.list_collection_names()
+            if name.startswith(("facts_", "cells_", "services_"))
+        ]
+        generation = Generation(self.db, max([self.current().number, *numbers]) + 1)
+        generation.drop()  # a rebuild that stopped half-way left nothing to keep
+        generation.ensure_indexes()
+        return generation
+
+    def switch_to(self, generation: Generation) -> None:
+        """Name `generation` current: one write, so a report reads one or the other. The one
+        before is kept until the next rebuild, for reports already reading it."""
+        before = self.current()
+        self.state.update_one(
+            {"_id": CURRENT},
+            {"$set": {"generation": generation.number, "switched_at": now()}},
+            upsert=True,
+        )
+        for name in self.db.list_collection_names():
+            prefix, _, number = name.rpartition("_")
+            if prefix in ("facts", "cells", "services") and int(number) < before.number:
+                self.db[name].drop()
+
+    # ---- applying one event, as the consumer does ---------------------------------------
+
+    def apply(self, event: Event, session: ClientSession) -> None:
+        """Apply `event` to the current generation, in the consumer's transaction."""
+        apply_to(self.current(session), event, session)
+
+    # ---- what reports read -------------------------------------------------------------
+
+    def month_cells(
+        self,
+        first: str,
+        last: str,
+        team: str | None = None,
+        local_authority: str | None = None,
+    ) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"kind": "month", "month": {"$gte": first, "$lte": last}}
+        if team:
+            query["team"] = team
+        if local_authority:
+            query["local_authority"] = local_authority
+        return list(self.current().cells.find(query))
+
+    def caseload_cells(self) -> list[dict[str, Any]]:
+        return list(self.current().cells.find({"kind": "caseload"}))
+
+    def services(self) -> dict[str, dict[str, Any]]:
+        return {doc["_id"]: doc for doc in self.current().services.find()}
+
+
+def apply_to(generation: Generation, event: Event, session: ClientSession | None) -> None:
+    """Apply one event to `generation`: the record, and the cells by what it changed."""
+    if event.type in facts.DIRECTORY_EVENTS:
+        record = facts.service_record(event)
+        known = generation.services.find_one({"_id": record["_id"]}, session=session)
+        if known is None or known["event_id"] < record["event_id"]:
+            generation.services.replace_one(
+                {"_id": record["_id"]}, record, upsert=True, session=session
+            )
+        return
+    referral_id = facts.referral_id_of(event)
+    before = generation.facts.find_one({"_id": referral_id}, session=session)
+    after = facts.apply(before or facts.new_fact(referral_id), event)
+    if after is None:
+        return
+    generation.facts.replace_one({"_id": referral_id}, after, upsert=True, session=session)
+    changes = facts.difference(facts.contributions(before), facts.contributions(after))
+    if changes:
+        generation.cells.bulk_write(cell_updates(changes), ordered=False, session=session)
+
+
+def cell_updates(changes: facts.Cells) -> list[UpdateOne]:
+    return [
+        UpdateOne(
+            {"_id": cell},
+            {
+                "$inc": {f"n.{path}": n for path, n in counts.items()},
+                "$setOnInsert": _cell_keys(cell),
+            },
+            upsert=True,
+        )
+        for cell, counts in changes.items()
+    ]
+
+
+def _cell_keys(cell: str) -> dict[str, str]:
+    """What a cell's id says, as fields to query by."""
+    kind, *keys = cell.split("|")
+    if kind == "m":
+        month, team, local_authority = keys
+        return {"kind": "month", "month": month, "team": team, "local_authority": local_authority}
+    return {"kind": "caseload"}
+
+
+class BulkApplier:
+    """Applies many events to a generation with the same rules as `apply_to`, a batch at a
+    time: the records a batch needs are read with one query, changed in memory, and
+    written back, with the cells' sums, in a few bulk writes. For a rebuild and for
+    loading a view for a benchmark; the events of each referral must come in order."""
+
+    def __init__(self, generation: Generation, batch: int = 5000) -> None:
+        self.generation = generation
+        self.batch = batch
+        self.pending: list[Event] = []
+
+    def add(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.pending.append(event)
+            if len(self.pending) >= self.batch:
+                self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        events, self.pending = self.pending, []
+        referral_ids = {
+            facts.referral_id_of(e) for e in events if e.type not in facts.DIRECTORY_EVENTS
+        }
+        records: dict[str, dict] = {
+            doc["_id"]: doc
+            for doc in self.generation.facts.find({"_id": {"$in": list(referral_ids)}})
+        }
+        before = {
+            referral_id: facts.contributions(records.get(referral_id))
+            for referral_id in referral_ids
+        }
+        services: dict[str, dict] = {}
+        for event in events:
+            if event.type in facts.DIRECTORY_EVENTS:
+                record = facts.service_record(event)
+                known = services.get(record["_id"])
+                if known is None or known["event_id"] < record["event_id"]:
+                    services[record["_id"]] = record
+                continue
+            referral_id = facts.referral_id_of(event)
+            after = facts.apply(records.get(referral_id) or facts.new_fact(referral_id), event)
+            if after is not None:
+                records[referral_id] = after
+        sums: dict[str, Counter] = {}
+        for referral_id in referral_ids:
+            changed = facts.difference(
+                before[referral_id], facts.contributions(records[referral_id])
+            )
+            for cell, counts in changed.items():
+                sums.setdefault(cell, Counter()).update(counts)
+        self._write(records, referral_ids, sums, services)
+
+    def _write(self, records, referral_ids, sums, services) -> None:
+        if referral_ids:
+            self.generation.facts.bulk_write(
+                [ReplaceOne({"_id": i}, records[i], upsert=True) for i in referral_ids],
+                ordered=False,
+            )
+        changes = {cell: Counter({p: n for p, n in c.items() if n}) for cell, c in sums.items()}
+        changes = {cell: counts for cell, counts in changes.items() if counts}
+        if changes:
+            self.generation.cells.bulk_write(cell_updates(changes), ordered=False)
+        if services:
+            self._keep_services(self.generation.services, services)
+
+    @staticmethod
+    def _keep_services(collection: Collection, services: dict[str, dict]) -> None:
+        known = {
+            doc["_id"]: doc["event_id"]
+            for doc in collection.find({"_id": {"$in": list(services)}}, {"event_id": 1})
+        }
+        newer = [r for i, r in services.items() if known.get(i, "") < r["event_id"]]
+        if newer:
+            collection.bulk_write([ReplaceOne({"_id": r["_id"]}, r, upsert=True) for r in newer])
