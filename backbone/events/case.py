@@ -79,6 +79,15 @@ class SignpostMadeSchema(CaseEventSchema):
     service_id = fields.String(required=True)
     method = fields.String(required=True, validate=one_of(SIGNPOST_METHODS))
     personal_details_shared = fields.Boolean(required=True)
+    needs = fields.List(
+        fields.String(validate=one_of(v.NEEDS)),
+        load_default=list,
+        metadata={
+            "description": "The needs this signpost answers: those of the case's needs "
+            "(identified or addressed) that the directory service is listed for, sorted by "
+            "code. Empty when none is; an event made before this was recorded loads as empty."
+        },
+    )
 
 
 class SignpostOutcomeRecordedSchema(CaseEventSchema):

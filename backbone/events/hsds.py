@@ -2,7 +2,8 @@
 directory's API, its import files and its events.
 
 Extensions this system needs carry HSDS's `x_` prefix: `x_confidential` and
-`x_safe_contact` on a location whose address must stay hidden (a refuge).
+`x_safe_contact` on a location whose address must stay hidden (a refuge), and
+`x_agency_type` on an organisation (statutory, voluntary or other) for funders' reports.
 """
 
 from __future__ import annotations
@@ -10,7 +11,16 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from backbone.events import vocabulary as v
-from backbone.fields import PHONE, POSTCODE, StrictFloat, identifier, matching, strict_integer, text
+from backbone.fields import (
+    PHONE,
+    POSTCODE,
+    StrictFloat,
+    identifier,
+    matching,
+    one_of,
+    strict_integer,
+    text,
+)
 
 HSDS_VERSION = "3.0"
 PROFILE = "https://openreferraluk.org"
@@ -105,6 +115,16 @@ class OrganizationSchema(HsdsSchema):
     email = fields.Email()
     website = fields.Url()
     phones = fields.List(fields.Nested(PhoneSchema))
+    # No default: an organisation imported or written without it has it "not recorded",
+    # and a file lacking it leaves the type already stored as it was.
+    x_agency_type = fields.String(
+        validate=one_of(v.AGENCY_TYPES, error="x_agency_type must be one of: {choices}."),
+        metadata={
+            "description": "What kind of body this is: statutory (council, health and social "
+            "care partnership, NHS, prison, DWP, police, school), voluntary (charity or third "
+            "sector) or other. Left out when not recorded."
+        },
+    )
 
 
 class ServiceAreaSchema(HsdsSchema):

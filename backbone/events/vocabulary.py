@@ -152,6 +152,17 @@ NEEDS = {
     "other": "Other",
 }
 
+# What kind of body a directory organisation is, for funders' reports (signposts by agency
+# type, information given on statutory services). Statutory: councils, health and social
+# care partnerships, the NHS, the Scottish Prison Service, DWP and Jobcentre Plus, police,
+# schools. Voluntary: charities and the third sector (Families Outside, Women's Aid, Cruse,
+# Citizens Advice ...).
+AGENCY_TYPES = {
+    "statutory": "Statutory",
+    "voluntary": "Voluntary (charity or third sector)",
+    "other": "Other",
+}
+
 URGENCIES = {
     "routine": "Routine",
     "urgent": "Urgent",

@@ -182,7 +182,9 @@ def assess_needs(case: dict, needs: list[dict], at: datetime, by: str) -> Change
 def signpost(
     case: dict, service: dict | None, signpost_id: str, method: str, share: bool, at, by: str
 ) -> Change:
-    """`service`: casework's view of the directory service, or None if it has none."""
+    """`service`: casework's view of the directory service, or None if it has none. The
+    event names the needs the signpost answers: those of the case's needs (identified or
+    addressed) the service is listed for, sorted by code."""
     check_allowed(case, "signpost")
     if service is None or service.get("status") != "active":
         raise NotAllowed("No current directory service has this id.", "/service_id")
@@ -210,6 +212,7 @@ def signpost(
             "service_id": service["_id"],
             "method": method,
             "personal_details_shared": share,
+            "needs": sorted(set(case["needs"]) & set(service.get("needs", []))),
         },
         f"Signposted to {service['name']}" + (" (details shared)." if share else "."),
         push={"signposts": entry},

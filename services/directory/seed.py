@@ -46,8 +46,15 @@ class _Phones:
         return f"0808 157 {next(self._freephone):04d}"
 
 
-def _organization(key: str, name: str, description: str, website: str | None = None) -> dict:
-    organization = {"id": _id("organization", key), "name": name, "description": description}
+def _organization(
+    key: str, name: str, description: str, website: str | None = None, *, agency_type: str
+) -> dict:
+    organization = {
+        "id": _id("organization", key),
+        "name": name,
+        "description": description,
+        "x_agency_type": agency_type,
+    }
     if website:
         organization["website"] = website
     return organization
@@ -125,6 +132,7 @@ WOMENS_AID = _organization(
     "The lead organisation in Scotland working to end domestic abuse, with a network of "
     "local Women's Aid groups offering refuge and support.",
     "https://womensaid.scot",
+    agency_type="voluntary",
 )
 
 CRUSE = _organization(
@@ -132,6 +140,7 @@ CRUSE = _organization(
     "Cruse Scotland",
     "Bereavement support for adults, children and young people across Scotland.",
     "https://www.crusescotland.org.uk",
+    agency_type="voluntary",
 )
 
 
@@ -152,6 +161,7 @@ def _national(phones: _Phones) -> list[dict[str, Any]]:
         "The national charity in Scotland that works on behalf of families affected by "
         "imprisonment: support, information and training.",
         "https://www.familiesoutside.org.uk",
+        agency_type="voluntary",
     )
     relationships = _organization(
         "relationships-scotland",
@@ -159,18 +169,21 @@ def _national(phones: _Phones) -> list[dict[str, Any]]:
         "Scotland's largest provider of relationship counselling, family mediation and "
         "child contact centres.",
         "https://www.relationships-scotland.org.uk",
+        agency_type="voluntary",
     )
     kinship = _organization(
         "kinship-care-advice",
         "Kinship Care Advice Service for Scotland",
         "Advice and information for kinship carers: grandparents, relatives and friends "
         "bringing up children who cannot live with their parents.",
+        agency_type="voluntary",
     )
     enquire = _organization(
         "enquire",
         "Enquire",
         "The Scottish advice service for additional support for learning.",
         "https://enquire.org.uk",
+        agency_type="voluntary",
     )
     scottish_families = _organization(
         "scottish-families",
@@ -178,6 +191,7 @@ def _national(phones: _Phones) -> list[dict[str, Any]]:
         "A national charity supporting anyone concerned about someone else's alcohol or drug "
         "use, including families of people in prison.",
         "https://www.sfad.org.uk",
+        agency_type="voluntary",
     )
     dwp = _organization(
         "dwp",
@@ -185,6 +199,7 @@ def _national(phones: _Phones) -> list[dict[str, Any]]:
         "The UK government department responsible for benefits, pensions and employment "
         "support, through Jobcentre Plus.",
         "https://www.gov.uk/government/organisations/department-for-work-pensions",
+        agency_type="statutory",
     )
     return [
         _service(
@@ -305,6 +320,7 @@ def _prisons(phones: _Phones) -> list[dict[str, Any]]:
         "Runs Scotland's prisons. Family Contact Officers in each prison help families "
         "stay in touch with a relative in custody.",
         "https://www.sps.gov.uk",
+        agency_type="statutory",
     )
     services = []
     for code in [
@@ -426,12 +442,16 @@ def _local(area: str, phones: _Phones) -> list[dict[str, Any]]:
     """Each local authority's own agencies."""
     name = vocabulary.LOCAL_AUTHORITIES[area]
     council = _organization(
-        f"council-{area}", f"{name} Council", f"The local authority for {name}."
+        f"council-{area}",
+        f"{name} Council",
+        f"The local authority for {name}.",
+        agency_type="statutory",
     )
     partnership = _organization(
         f"hscp-{area}",
         f"{name} Health and Social Care Partnership",
         f"Community health and social work services in {name}.",
+        agency_type="statutory",
     )
     cab = _organization(
         "citizens-advice",
@@ -439,12 +459,14 @@ def _local(area: str, phones: _Phones) -> list[dict[str, Any]]:
         "Scotland's network of local Citizens Advice Bureaux: free, "
         "independent advice on money, benefits, housing and work.",
         "https://www.cas.org.uk",
+        agency_type="voluntary",
     )
     carers = _organization(
         "carers-trust",
         "Carers Trust Scotland",
         "Works with local carers centres across Scotland to support "
         "unpaid carers, including kinship carers.",
+        agency_type="voluntary",
     )
     here = [area]
     return [

@@ -208,6 +208,9 @@ def test_a_coordinator_works_a_case_from_contact_to_close(casework_app, casework
         decode(encode(event))
     contact_event = next(e for e in events if e["type"] == "ContactRecorded")
     assert "notes" not in contact_event["data"]  # the notes stay in casework
+    signpost_event = next(e for e in events if e["type"] == "SignpostMade")
+    # of the case's needs, the one the directory lists Cruse's helpline for
+    assert signpost_event["data"]["needs"] == ["bereavement"]
 
     reopened = post(client, f"/v1/cases/{case_id}/reopen", auth)
     assert reopened.get_json()["status"] == "allocated"

@@ -158,6 +158,73 @@ def test_changing_an_organisation_announces_each_of_its_services(
     assert directory_client.get(f"/services/{service['id']}").get_json()["status"] == "inactive"
 
 
+def test_an_organisations_agency_type_is_stored_returned_and_announced(
+    directory_client, directory, editor
+):
+    created = directory_client.post(
+        "/organizations",
+        json={
+            "name": "Inverclyde Council",
+            "description": "The local authority for Inverclyde.",
+            "x_agency_type": "statutory",
+        },
+        headers=editor,
+    )
+    assert created.status_code == 201, created.get_json()
+    org_id = created.get_json()["id"]
+    assert created.get_json()["x_agency_type"] == "statutory"
+    assert directory.organizations.find_one({"_id": org_id})["x_agency_type"] == "statutory"
+    response = directory_client.post("/services", json=service_body(org_id), headers=editor)
+    service_id = response.get_json()["id"]
+    fetched = directory_client.get(f"/services/{service_id}").get_json()
+    assert fetched["organization"]["x_agency_type"] == "statutory"
+
+    changed = directory_client.patch(
+        f"/organizations/{org_id}", json={"x_agency_type": "other"}, headers=editor
+    )
+    assert changed.status_code == 200
+    assert directory_client.get(f"/organizations/{org_id}").get_json()["x_agency_type"] == "other"
+    assert (
+        directory_client.get(f"/services/{service_id}").get_json()["organization"]["x_agency_type"]
+        == "other"
+    )
+    directory_client.delete(f"/services/{service_id}", headers=editor)
+
+    events = events_of(directory, service_id)
+    assert [
+        (event["type"], event["data"]["service"]["organization"]["x_agency_type"])
+        for event in events
+    ] == [
+        ("ServicePublished", "statutory"),
+        ("ServiceUpdated", "other"),
+        ("ServiceWithdrawn", "other"),
+    ]
+    assert [decode(encode(event)).data for event in events]  # the catalogue's checks pass
+    history = directory_client.get(f"/metadata?resource_id={org_id}", headers=editor).get_json()
+    assert ("x_agency_type", "statutory", "other") in [
+        (r["field_name"], r["previous_value"], r["replacement_value"]) for r in history
+    ]
+
+
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_an_agency_type_outside_the_vocabulary_is_refused(
+    directory_client, directory, editor, method
+):
+    org_id = organization(directory_client, editor)
+    before = counts(directory)
+    body = {"name": "Somewhere", "description": "Something.", "x_agency_type": "charity"}
+    path = "/organizations" if method == "post" else f"/organizations/{org_id}"
+    response = getattr(directory_client, method)(path, json=body, headers=editor)
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == [
+        {
+            "pointer": "/x_agency_type",
+            "detail": "x_agency_type must be one of: statutory, voluntary, other.",
+        }
+    ]
+    assert counts(directory) == before
+
+
 def test_a_withdrawn_location_leaves_the_services_offered_there(
     directory_client, directory, editor
 ):

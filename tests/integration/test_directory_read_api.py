@@ -100,6 +100,7 @@ def test_a_service_is_fully_nested(client):
     service = client.get(f"/services/{fco['id']}").get_json()
     assert service == fco
     assert service["organization"]["name"] == "Scottish Prison Service"
+    assert service["organization"]["x_agency_type"] == "statutory"
     [link] = service["service_at_locations"]
     assert link["location"]["name"] == "HMP Barlinnie"
     assert link["location"]["addresses"][0]["postal_code"] == "G33 2QX"
@@ -221,6 +222,19 @@ def test_organizations_taxonomies_and_terms_are_listed(client):
     assert {term["name"] for term in terms.get_json()["contents"]} == set(vocabulary.NEEDS.values())
     term = client.get(f"/taxonomy_terms/{need_term_id('housing')}").get_json()
     assert (term["code"], term["taxonomy_id"]) == ("housing", NEEDS_TAXONOMY_ID)
+
+
+def test_organisations_are_listed_with_their_agency_type_which_the_openapi_documents(client):
+    organizations = client.get("/organizations?per_page=100").get_json()["contents"]
+    agency_types = {
+        organization["name"]: organization["x_agency_type"] for organization in organizations
+    }
+    assert agency_types["Families Outside"] == "voluntary"
+    assert agency_types["Inverclyde Council"] == "statutory"
+    document = client.get("/openapi.json").get_json()
+    documented = document["components"]["schemas"]["Organization"]["properties"]["x_agency_type"]
+    assert documented["enum"] == list(vocabulary.AGENCY_TYPES)
+    assert "statutory" in documented["description"]
 
 
 def test_public_reads_may_be_used_from_any_web_page(client, app):

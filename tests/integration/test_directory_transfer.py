@@ -58,6 +58,20 @@ def test_importing_the_same_file_again_changes_nothing_and_a_change_is_an_update
     assert outbox.backlog([directory.services]).events == 4
 
 
+def test_a_file_without_agency_types_leaves_those_recorded_as_they_are(cli, directory, tmp_path):
+    records = seed_services()[:3]
+    path = tmp_path / "directory.json"
+    path.write_text(json.dumps(records))
+    assert cli("import", str(path)).exit_code == 0
+    older = json.loads(json.dumps(records))  # as a file from before x_agency_type was
+    for record in older:
+        del record["organization"]["x_agency_type"]
+    path.write_text(json.dumps(older))
+    assert "0 created, 0 updated, 3 unchanged." in cli("import", str(path)).output
+    org_id = records[0]["organization"]["id"]
+    assert directory.organizations.find_one({"_id": org_id})["x_agency_type"] == "voluntary"
+
+
 def test_a_file_with_bad_records_reports_each_and_loads_none(cli, directory, tmp_path):
     records = json.loads(json.dumps(seed_services()[:5]))  # no organisation shared
     records[1]["attributes"].append({"taxonomy_term_id": "no-such-need"})
@@ -163,6 +177,10 @@ def test_export_writes_what_import_reads_and_withholds_confidential_addresses(
         record["id"] for record in records
     }
     assert need_term_id("domestic_abuse") in full.read_text()
+    assert {service["organization"]["x_agency_type"] for service in exported} == {
+        "statutory",
+        "voluntary",
+    }
 
 
 def test_editors_are_created_with_roles_listed_and_revoked(cli, directory_app):

@@ -173,6 +173,35 @@ def test_signposting_shares_details_only_with_consent():
     assert change.push["signposts"]["outcome"] == "pending"
 
 
+def test_a_signpost_names_the_needs_of_the_case_the_service_is_listed_for():
+    case = allocated(
+        needs={
+            "housing": {"status": "identified", "at": OPENED},
+            "bereavement": {"status": "addressed", "at": LATER},
+            "employment": {"status": "identified", "at": OPENED},
+        }
+    )
+    listed = ["one_to_one_emotional_support", "housing", "financial_difficulties", "bereavement"]
+    for needs in (listed, list(reversed(listed))):  # in code order, however it lists them
+        service = {"_id": "s", "name": "Advice centre", "status": "active", "needs": needs}
+        change = domain.signpost(case, service, "p1", "letter", False, LATER, "c1")
+        assert change.event_data["needs"] == ["bereavement", "housing"]
+
+
+@pytest.mark.parametrize(
+    "service",
+    [
+        {"_id": "s", "name": "Jobcentre", "status": "active", "needs": ["employment"]},
+        {"_id": "s", "name": "Jobcentre", "status": "active", "needs": []},
+        {"_id": "s", "name": "Jobcentre", "status": "active"},  # a view kept before needs were
+    ],
+)
+def test_a_signpost_to_a_service_for_none_of_the_cases_needs_names_none(service):
+    case = allocated(needs={"housing": {"status": "identified", "at": OPENED}})
+    change = domain.signpost(case, service, "p1", "telephone", False, LATER, "c1")
+    assert change.event_data["needs"] == []
+
+
 @pytest.mark.parametrize("service", [None, {"_id": "s", "name": "Gone", "status": "inactive"}])
 def test_signposting_to_an_unknown_or_withdrawn_service_is_refused(service):
     with pytest.raises(NotAllowed) as refused:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from backbone.events import vocabulary
-from backbone.events.hsds import NestedServiceSchema
+from backbone.events.hsds import NestedServiceSchema, OrganizationSchema
+from backbone.problems import field_errors
 from services.directory import domain
 from services.directory.seed import seed_services
 from services.directory.taxonomy import need_term_id, needs_taxonomy
@@ -123,6 +126,56 @@ def test_the_seed_is_valid_hsds_covering_every_area_prison_and_agency_type():
         attribute["taxonomy_term_id"] for service in services for attribute in service["attributes"]
     }
     assert every_need == {need_term_id(code) for code in vocabulary.NEEDS if code != "other"}
+
+
+def test_every_seed_organisation_has_its_agency_type():
+    organizations = {
+        service["organization"]["name"]: service["organization"] for service in seed_services()
+    }
+    assert all(
+        org.get("x_agency_type") in vocabulary.AGENCY_TYPES for org in organizations.values()
+    )
+    statutory = {name for name, org in organizations.items() if org["x_agency_type"] == "statutory"}
+    assert {"Scottish Prison Service", "Department for Work and Pensions"} < statutory
+    assert "Glasgow City Council" in statutory
+    assert "Glasgow City Health and Social Care Partnership" in statutory
+    voluntary = set(organizations) - statutory
+    for charity in ["Families Outside", "Scottish Women's Aid", "Cruse Scotland"]:
+        assert charity in voluntary
+    assert "Citizens Advice Scotland" in voluntary
+    assert all("Council" not in name and "Partnership" not in name for name in voluntary)
+
+
+ORGANIZATION = {"name": "Inverclyde Family Support", "description": "Support for families."}
+
+
+@pytest.mark.parametrize("agency_type", ["statutory", "voluntary", "other"])
+def test_an_organisation_is_of_an_agency_type_in_the_vocabulary(agency_type):
+    organization = {**ORGANIZATION, "x_agency_type": agency_type}
+    assert OrganizationSchema().load(organization)["x_agency_type"] == agency_type
+
+
+def test_an_organisation_without_an_agency_type_loads_without_one():
+    """Older import files lack it; reporting reads its absence as "not recorded", and an
+    import lacking it leaves the type already stored as it was."""
+    assert "x_agency_type" not in OrganizationSchema().load(ORGANIZATION)
+
+
+@pytest.mark.parametrize("agency_type", ["Statutory", "charity", "", None, 1])
+def test_an_agency_type_outside_the_vocabulary_is_refused_naming_the_field(agency_type):
+    organization = {**ORGANIZATION, "x_agency_type": agency_type}
+    errors = OrganizationSchema().validate(organization)
+    assert list(errors) == ["x_agency_type"]
+    if isinstance(agency_type, str):
+        assert errors["x_agency_type"] == [
+            "x_agency_type must be one of: statutory, voluntary, other."
+        ]
+    [service] = [s for s in seed_services() if s["name"] == "Cruse bereavement helpline"]
+    nested = {**service, "organization": {**service["organization"], **organization}}
+    # as an import file or an event is read: the pointer leads to the field
+    assert field_errors(NestedServiceSchema().validate(nested)) == [
+        {"pointer": "/organization/x_agency_type", "detail": errors["x_agency_type"][0]}
+    ]
 
 
 def test_every_seed_phone_number_is_from_ofcoms_drama_ranges():

@@ -88,3 +88,30 @@ def test_the_asyncapi_document_names_every_event_and_its_references_resolve():
 def test_an_event_is_made_only_by_the_service_that_owns_its_type():
     with pytest.raises(InvalidEvent, match="comes from /familyties/referral alone"):
         new_event("ReferralReceived", "/familyties/casework", "r1", referral_received_data())
+
+
+SIGNPOST_MADE = {
+    "case_id": "c1",
+    "referral_id": "r1",
+    "at": "2026-11-03T10:00:00+00:00",
+    "by": "s1",
+    "signpost_id": "p1",
+    "service_id": "svc1",
+    "method": "letter",
+    "personal_details_shared": False,
+}
+
+
+def test_a_signpost_made_before_its_needs_were_recorded_loads_with_none():
+    envelope = new_event("SignpostMade", "/familyties/casework", "c1", SIGNPOST_MADE)
+    assert decode(encode(envelope)).data["needs"] == []
+    data = {**SIGNPOST_MADE, "needs": ["bereavement", "housing"]}
+    envelope = new_event("SignpostMade", "/familyties/casework", "c1", data)
+    assert decode(encode(envelope)).data["needs"] == ["bereavement", "housing"]
+
+
+def test_a_signpost_naming_a_need_outside_the_vocabulary_is_refused():
+    with pytest.raises(InvalidEvent, match="needs"):
+        new_event(
+            "SignpostMade", "/familyties/casework", "c1", {**SIGNPOST_MADE, "needs": ["money"]}
+        )
