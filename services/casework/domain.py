@@ -9,10 +9,10 @@ reads a clock or a database; callers pass the time and what they looked up.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from backbone.clock import UK
+from backbone.clock import FIRST_CONTACT_WORKING_DAYS, UK, working_days_between
 from backbone.errors import NotAllowed
 from backbone.events import vocabulary
 from backbone.events.case import CONTACT_METHODS, SIGNPOST_OUTCOMES
@@ -37,7 +37,6 @@ ALLOWED = {
     "close": {"allocated"},
     "reopen": {"closed", "declined"},
 }
-FIRST_CONTACT_WORKING_DAYS = 5
 
 
 @dataclass
@@ -328,17 +327,6 @@ def waiting_for_first_contact(case: dict, now: datetime) -> bool:
     return working_days_between(received.date(), now.astimezone(UK).date()) > (
         FIRST_CONTACT_WORKING_DAYS
     )
-
-
-def working_days_between(start, end) -> int:
-    """Monday to Friday days after `start` up to and including `end`."""
-    days = 0
-    day = start
-    while day < end:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            days += 1
-    return days
 
 
 def signpost_choices(

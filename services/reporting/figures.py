@@ -209,10 +209,7 @@ def _signposts(totals: Counter, services: dict[str, dict[str, Any]]) -> dict[str
     }
 
 
-AGENCY_TYPE_LABELS = {
-    **getattr(v, "AGENCY_TYPES", {}),
-    "not_recorded": "Not recorded",
-}
+AGENCY_TYPE_LABELS = {**v.AGENCY_TYPES, "not_recorded": "Not recorded"}
 
 
 def caseloads(cells: list[dict[str, Any]]) -> dict[str, Any]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from backbone.clock import working_days_between
 from backbone.errors import NotAllowed
 from services.casework import domain
 from tests.factories import referral_received_data
@@ -246,4 +247,17 @@ def test_waiting_for_first_contact_counts_working_days_from_the_referral():
     assert domain.waiting_for_first_contact(case, OPENED + timedelta(days=8))  # 6 days
     contacted = new_case(first_contact_at=LATER)
     assert not domain.waiting_for_first_contact(contacted, OPENED + timedelta(days=30))
-    assert domain.working_days_between(OPENED.date(), (OPENED + timedelta(days=14)).date()) == 10
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "days"),
+    [
+        (date(2026, 11, 23), date(2026, 12, 7), 10),  # Monday to Monday, two weeks on
+        (date(2026, 11, 21), date(2026, 11, 23), 1),  # Saturday to Monday
+        (date(2026, 11, 27), date(2026, 11, 29), 0),  # Friday to Sunday
+        (date(2026, 11, 27), date(2026, 11, 27), 0),
+        (date(2026, 11, 27), date(2026, 11, 20), 0),  # backwards
+    ],
+)
+def test_working_days_are_weekdays_after_the_start_up_to_the_end(start, end, days):
+    assert working_days_between(start, end) == days
