@@ -1,0 +1,160 @@
+"""The reporting service's charts and downloads, from a synthetic report: each export
+shows the table's figures as they are, and nothing runs or is fetched on opening it."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from services.reporting import charts
+from services.reporting.tables import Chart, Report, Table
+
+MONTHS = ["Oct 2008", "Nov 2008", "Dec 2008", "Jan 2009", "Feb 2009", "Mar 2009"]
+MONTHS += ["Apr 2009", "May 2009", "Jun 2009", "Jul 2009", "Aug 2009", "Sep 2009"]
+TEAMS = ["Prison Life Coaches", "Community Life Coaches", "Family contact officers"]
+TEAMS += ["Social work", "Other agencies"]
+NEEDS = ["Emotional support", "Prison contact (visits, letters, phone)", "Housing"]
+NEEDS += ["Children's Hearings and reviews", "Benefits & money"]
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def months_by_team() -> Table:
+    counts = {team: [(3 * m + 7 * t) % 11 for m in range(12)] for t, team in enumerate(TEAMS)}
+    rows: list[list[str | int]] = []
+    for m, month in enumerate(MONTHS):
+        by_team = [counts[team][m] for team in TEAMS]
+        rows.append([month, *by_team, sum(by_team)])
+    totals = [sum(counts[team]) for team in TEAMS]
+    rows.append(["Total", *totals, sum(totals)])
+    return Table(
+        key="referrals-by-month",
+        title="Referrals per month by referring team",
+        header=["Month", *TEAMS, "Total"],
+        rows=rows,
+        chart=Chart("Referrals, stacked by team", MONTHS, counts),
+        notes=["Counted in the month the referral was received."],
+    )
+
+
+def needs() -> Table:
+    identified, answered = [41, 37, 23, 12, 30], [39, 35, 17, 12, 26]
+    return Table(
+        key="needs",
+        title="Identified needs & information provided",
+        header=["Need", "Identified", "Answered"],
+        rows=[[n, i, a] for n, i, a in zip(NEEDS, identified, answered, strict=True)],
+        chart=Chart(
+            "Identified needs & information provided",
+            NEEDS,
+            {"Identified": identified, "Answered": answered},
+            horizontal=True,
+        ),
+    )
+
+
+def headline() -> Table:
+    return Table(
+        key="headline",
+        title="The year at a glance",
+        header=["Measure", "Count"],
+        rows=[["Referrals received", 1234], ["Cases opened", 207], ["Complaints", "fewer than 5"]],
+        notes=["Counts from 1 to 4 are shown as “fewer than 5” to protect families."],
+    )
+
+
+def report() -> Report:
+    return Report(
+        title="Family Support Coordinator: report to funders",
+        period="October 2008 to September 2009",
+        file_stem="familyties-2008-10-to-2009-09",
+        tables=[months_by_team(), needs(), headline()],
+    )
+
+
+# -- charts -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("table", [months_by_team(), needs()], ids=["vertical", "horizontal"])
+def test_a_chart_is_an_svg_element_with_a_title_and_no_script(table: Table) -> None:
+    assert table.chart is not None
+    drawn = charts.svg(table.chart)
+
+    assert drawn.startswith("<svg")  # no XML declaration: it goes inside a page
+    root = ET.fromstring(drawn)
+    assert root.tag == f"{SVG}svg"
+    assert not [e for e in root.iter() if e.tag == f"{SVG}script"]
+    assert "javascript" not in drawn.lower()
+    first = root[0]
+    assert first.tag == f"{SVG}title" and first.text == table.chart.title
+    assert root.get("role") == "img" and root.get("aria-labelledby") == first.get("id")
+
+
+LONG_NAMES = Chart(
+    "Referrals by area",
+    ["North Lanarkshire and East Dunbartonshire", "Glasgow City", "Renfrewshire"],
+    {"Prison-based Life Coaches at HMP Barlinnie and HMP Low Moss": [4, 9, 2], "Other": [1, 2, 3]},
+)
+
+
+@pytest.mark.parametrize(
+    "chart",
+    [months_by_team().chart, needs().chart, LONG_NAMES],
+    ids=["vertical", "horizontal", "long-names"],
+)
+def test_a_chart_names_each_label_and_series_in_full(chart: Chart) -> None:
+    texts = {e.text for e in ET.fromstring(charts.svg(chart)).iter(f"{SVG}text")}
+
+    assert set(chart.labels) <= texts  # pygal's default cuts them to fit: "North Lanark…"
+    assert set(chart.series) <= texts
+
+
+@pytest.mark.parametrize("horizontal", [False, True])
+def test_a_chart_of_small_counts_has_whole_number_steps(horizontal: bool) -> None:
+    chart = Chart("Few", ["Q1", "Q2", "Q3"], {"A": [1, 3, 2], "B": [0, 1, 0]}, horizontal)
+
+    root = ET.fromstring(charts.svg(chart))
+    axes = [g for g in root.iter(f"{SVG}g") if g.get("class", "").startswith("axis ")]
+    texts = [e.text or "" for g in axes for e in g.iter(f"{SVG}text")]
+    steps = [text for text in texts if text not in chart.labels]
+
+    assert steps and all(step.isdigit() for step in steps), steps
+    assert len(set(steps)) == len(steps), steps  # not 0.5 printed as "0"
+
+
+def test_a_horizontal_chart_lists_its_labels_top_down_in_the_tables_order() -> None:
+    root = ET.fromstring(charts.svg(needs().chart))  # type: ignore[arg-type]
+
+    labels = [e for e in root.iter(f"{SVG}text") if e.text in NEEDS]
+    by_height = sorted(labels, key=lambda e: float(e.get("y", 0)))
+    assert [e.text for e in by_height] == NEEDS
+
+
+def test_a_label_with_markup_stays_text_in_the_chart() -> None:
+    chart = Chart("<b>Needs</b>", ["<script>alert(1)</script>"], {"<i>Identified</i>": [3]}, True)
+
+    root = ET.fromstring(charts.svg(chart))  # it is put into pages unescaped
+
+    assert not [e for e in root.iter() if e.tag in (f"{SVG}script", f"{SVG}b", f"{SVG}i")]
+    texts = {e.text for e in root.iter() if e.text}
+    assert {"<b>Needs</b>", "<script>alert(1)</script>", "<i>Identified</i>"} <= texts
+
+
+def test_a_chart_carries_the_pages_csp_nonce_on_its_style_when_given_one() -> None:
+    chart = needs().chart
+    assert chart is not None
+
+    def styles(drawn: str) -> list[ET.Element]:
+        return list(ET.fromstring(drawn).iter(f"{SVG}style"))
+
+    assert [style.get("nonce") for style in styles(charts.svg(chart, nonce="r4nd0m"))] == ["r4nd0m"]
+    assert [style.get("nonce") for style in styles(charts.svg(chart))] == [None]
+
+
+def test_two_charts_on_one_page_do_not_share_ids() -> None:
+    chart = needs().chart
+    assert chart is not None
+
+    first, second = ({e.get("id") for e in ET.fromstring(charts.svg(chart)).iter()} for _ in "12")
+
+    assert first & second <= {None}  # each chart's CSS is scoped by its own id
