@@ -3,11 +3,14 @@ shows the table's figures as they are, and nothing runs or is fetched on opening
 
 from __future__ import annotations
 
+import csv
+import io
 import xml.etree.ElementTree as ET
 
 import pytest
+from openpyxl import Workbook, load_workbook
 
-from services.reporting import charts
+from services.reporting import charts, exports
 from services.reporting.tables import Chart, Report, Table
 
 MONTHS = ["Oct 2008", "Nov 2008", "Dec 2008", "Jan 2009", "Feb 2009", "Mar 2009"]
@@ -158,3 +161,117 @@ def test_two_charts_on_one_page_do_not_share_ids() -> None:
     first, second = ({e.get("id") for e in ET.fromstring(charts.svg(chart)).iter()} for _ in "12")
 
     assert first & second <= {None}  # each chart's CSS is scoped by its own id
+
+
+# -- CSV --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("table", [months_by_team(), needs(), headline()])
+def test_csv_reads_back_as_the_header_then_the_rows(table: Table) -> None:
+    read = list(csv.reader(io.StringIO(exports.csv_of(table))))
+
+    assert read[0] == table.header
+    assert read[1:] == [[str(cell) for cell in row] for row in table.rows]
+
+
+def test_csv_keeps_commas_quotes_and_non_ascii_inside_a_cell() -> None:
+    table = Table(
+        "t", "T", ["Team", "Count"], [['Glasgow, "East"', 3], ["Children\u2019s Hearings", 4]]
+    )
+
+    read = list(csv.reader(io.StringIO(exports.csv_of(table))))
+
+    assert read[1:] == [['Glasgow, "East"', "3"], ["Children\u2019s Hearings", "4"]]
+    assert exports.csv_of(table).encode(exports.CSV_ENCODING).startswith(b"\xef\xbb\xbf")
+
+
+def test_csv_defuses_a_label_a_spreadsheet_would_run_as_a_formula() -> None:
+    table = Table("t", "T", ["Team", "Count"], [['=HYPERLINK("http://x")', 3], ["-1+2", 1]])
+
+    read = list(csv.reader(io.StringIO(exports.csv_of(table))))
+
+    assert [row[0] for row in read[1:]] == ['\'=HYPERLINK("http://x")', "'-1+2"]
+
+
+# -- XLSX -------------------------------------------------------------------------------
+
+
+def workbook(of: Report) -> Workbook:
+    return load_workbook(io.BytesIO(exports.xlsx_of(of)))
+
+
+def test_xlsx_has_an_about_sheet_then_one_sheet_per_table() -> None:
+    book = workbook(report())
+
+    assert book.sheetnames == ["About", "referrals-by-month", "needs", "headline"]
+    about = [[c for c in row if c is not None] for row in book["About"].iter_rows(values_only=True)]
+    assert ["Report", report().title] in about
+    assert ["Period", "October 2008 to September 2009"] in about
+    assert ["needs", "Identified needs & information provided"] in about
+
+
+def test_xlsx_sheet_holds_the_table_with_counts_as_numbers_and_words_as_text() -> None:
+    book = workbook(report())
+
+    for table in report().tables:
+        sheet = book[table.key]
+        assert [list(row) for row in sheet.iter_rows(values_only=True)] == [
+            table.header,
+            *table.rows,
+        ]
+    headline_sheet = book["headline"]
+    assert headline_sheet["B2"].value == 1234 and headline_sheet["B2"].data_type == "n"
+    assert headline_sheet["B4"].value == "fewer than 5" and headline_sheet["B4"].data_type == "s"
+    counts = book["referrals-by-month"].iter_rows(min_row=2, min_col=2)
+    assert {cell.data_type for row in counts for cell in row} == {"n"}
+
+
+def test_xlsx_header_is_bold_and_frozen_and_columns_fit_their_content() -> None:
+    sheet = workbook(report())["referrals-by-month"]
+
+    assert all(cell.font.bold for cell in sheet[1])
+    assert not sheet["A2"].font.bold
+    assert sheet.freeze_panes == "A2"
+    widths = {col: sheet.column_dimensions[col].width for col in "ABCDEFG"}
+    assert widths["A"] >= len("Nov 2008")
+    assert widths["D"] >= len("Family contact officers")
+    assert widths["A"] < widths["D"]
+
+
+def test_xlsx_sheet_names_are_short_unique_and_allowed() -> None:
+    long_key = "referrals-by-month-and-referring-team-and-area"
+    tables = [
+        Table(long_key, "A", ["x"], []),
+        Table(long_key, "B", ["x"], []),
+        Table("about", "C", ["x"], []),
+        Table("needs/answered?", "D", ["x"], []),
+    ]
+
+    names = workbook(Report("R", "P", "r", tables)).sheetnames[1:]
+
+    assert all(len(name) <= 31 for name in names)
+    assert len({name.lower() for name in names} | {"about"}) == 5
+    assert names[0] == long_key[:31] and names[3] == "needs-answered-"
+
+
+def test_xlsx_keeps_a_formula_like_label_as_text() -> None:
+    table = Table("t", "T", ["Team", "Count"], [["=1+1", 3]])
+
+    cell = workbook(Report("R", "P", "r", [table]))["t"]["A2"]
+
+    assert cell.value == "=1+1" and cell.data_type == "s"
+
+
+# -- file names -------------------------------------------------------------------------
+
+
+def test_download_names_carry_the_period_and_the_table() -> None:
+    r = report()
+
+    assert exports.file_name(r, r.tables[0], "csv") == (
+        "familyties-2008-10-to-2009-09-referrals-by-month.csv"
+    )
+    assert exports.file_name(r, None, "xlsx") == "familyties-2008-10-to-2009-09.xlsx"
+    assert exports.file_name(r, None, ".pdf") == "familyties-2008-10-to-2009-09.pdf"
+    odd = Table("Needs / answered?", "T", ["x"], [])
+    assert exports.file_name(r, odd, "csv") == "familyties-2008-10-to-2009-09-needs-answered.csv"
