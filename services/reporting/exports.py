@@ -1,17 +1,23 @@
-"""A report's downloads: each table as CSV, the whole report as a workbook.
-Pure functions of a Report: the web layer only names and sends the bytes."""
+"""A report's downloads: each table as CSV, the whole report as a workbook or a PDF for
+funders. Pure functions of a Report: the web layer only names and sends the bytes."""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
+from typing import NoReturn
 
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher
 
+from services.reporting import charts
 from services.reporting.tables import Cell, Report, Table
 
 # Send CSV as UTF-8 with a byte-order mark: Excel reads a CSV without one in the
@@ -112,6 +118,33 @@ def _sheet_names(tables: list[Table]) -> list[str]:
         taken.add(name.lower())
         names.append(name)
     return names
+
+
+_templates = Environment(
+    loader=PackageLoader("services.reporting", "templates"),
+    autoescape=select_autoescape(default=True),
+)
+
+
+class _Offline(URLFetcher):
+    """Fetches nothing: the PDF is made from the page and its inline SVG alone, so a
+    URL in a label can neither slow the render nor reach the network."""
+
+    def fetch(self, url: str, headers: dict | None = None) -> NoReturn:
+        raise ValueError(f"the funder PDF fetches nothing: {url[:40]}")
+
+
+def pdf_of(report: Report) -> bytes:
+    """The funder report: a title page, then each table with its notes and chart, on A4."""
+    html = _templates.get_template("report_pdf.html").render(
+        report=report,
+        tables=[
+            (table, Markup(charts.svg(table.chart)) if table.chart else None)
+            for table in report.tables
+        ],
+    )
+    # pdf_tags: a tagged PDF, so a screen reader finds the headings and table cells.
+    return HTML(string=html, base_url=None, url_fetcher=_Offline()).write_pdf(pdf_tags=True)
 
 
 def file_name(report: Report, table: Table | None, extension: str) -> str:

@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from openpyxl import Workbook, load_workbook
+from pypdf import PdfReader
 
 from services.reporting import charts, exports
 from services.reporting.tables import Chart, Report, Table
@@ -260,6 +261,82 @@ def test_xlsx_keeps_a_formula_like_label_as_text() -> None:
     cell = workbook(Report("R", "P", "r", [table]))["t"]["A2"]
 
     assert cell.value == "=1+1" and cell.data_type == "s"
+
+
+# -- PDF --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pdf() -> bytes:
+    return exports.pdf_of(report())
+
+
+def text(page) -> str:
+    return " ".join(page.extract_text().split())  # lines wrap where the layout says
+
+
+def test_pdf_opens_on_a_title_page_with_the_title_and_period(pdf: bytes) -> None:
+    assert pdf.startswith(b"%PDF-")
+    reader = PdfReader(io.BytesIO(pdf))
+    first = text(reader.pages[0])
+
+    assert "Family Support Coordinator: report to funders" in first
+    assert "October 2008 to September 2009" in first
+    assert reader.metadata is not None and "October 2008" in (reader.metadata.title or "")
+    # A4 is 595 x 842 points
+    assert round(reader.pages[0].mediabox.width) == 595
+    assert round(reader.pages[0].mediabox.height) == 842
+
+
+def test_pdf_is_tagged_for_screen_readers_with_a_bookmark_per_table(pdf: bytes) -> None:
+    reader = PdfReader(io.BytesIO(pdf))
+    catalog = reader.trailer["/Root"]
+
+    assert "/StructTreeRoot" in catalog and catalog["/MarkInfo"]["/Marked"]
+    assert catalog["/Lang"] == "en-GB"
+    top, under = reader.outline  # the title, then its headings
+    assert top.title == report().title  # type: ignore[union-attr]
+    assert [item.title for item in under][1:] == [  # type: ignore[union-attr]
+        f"{n}. {table.title}" for n, table in enumerate(report().tables, 1)
+    ]
+
+
+def test_pdf_gives_each_table_a_page_with_its_figures_notes_and_chart(pdf: bytes) -> None:
+    pages = [text(page) for page in PdfReader(io.BytesIO(pdf)).pages]
+
+    assert len(pages) == 1 + len(report().tables)
+    months, need, glance = pages[1:]
+    assert "Referrals per month by referring team" in months
+    total_row = months_by_team().rows[-1]
+    assert f"Total {' '.join(f'{n:,}' for n in total_row[1:])}" in months
+    assert "Counted in the month the referral was received." in months
+    assert "Prison contact (visits, letters, phone) 37 35" in need
+    assert "1,234" in glance and "fewer than 5" in glance
+    # the charts, drawn from their SVG: their titles and value axes
+    assert "Referrals, stacked by team" in months and "0 10 20 30 40" in months
+    assert need.count("Identified needs & information provided") == 2  # heading, chart
+    assert "0 10 20 30 40 50" in need
+
+
+def test_pdf_shows_markup_in_a_label_as_text_and_fetches_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fetched: list[str] = []
+
+    def record(self, url: str, headers: dict | None = None):
+        fetched.append(url)
+        raise ValueError("offline")
+
+    monkeypatch.setattr(exports._Offline, "fetch", record)
+    table = Table("t", "T", ["Team", "Count"], [['<img src="http://example.invalid/x.png">', 3]])
+
+    pdf = exports.pdf_of(Report("R", "P", "r", [table]))
+
+    assert fetched == []
+    assert (
+        '<img src="http://example.invalid/x.png">'
+        in PdfReader(io.BytesIO(pdf)).pages[1].extract_text()
+    )
 
 
 # -- file names -------------------------------------------------------------------------
