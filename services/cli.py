@@ -21,6 +21,7 @@ from services.casework.cli import casework
 from services.deploy import deploy
 from services.directory.cli import directory
 from services.referral.cli import partners
+from services.reporting.cli import reporting
 
 ASYNCAPI_PATH = Path(__file__).resolve().parent.parent / "docs" / "asyncapi.json"
 
@@ -33,6 +34,7 @@ def main() -> None:
 main.add_command(partners)
 main.add_command(directory)
 main.add_command(casework)
+main.add_command(reporting)
 main.add_command(deploy)
 
 
