@@ -29,6 +29,7 @@ bench: $(INSTALLED) node_modules/.installed
 	$(BIN)/python -m bench.intake
 	$(BIN)/python -m bench.retryable_writes
 	$(BIN)/python -m bench.capacity
+	$(BIN)/python -m bench.event_log_count
 
 soak: $(INSTALLED) node_modules/.installed
 	$(BIN)/python -m bench.soak

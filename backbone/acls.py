@@ -1,7 +1,8 @@
 """What each service may do on the broker, derived from the event catalogue and the
 service's worker plan, never written by hand: a service writes only the topics of the
-events it is the source of (and its own dead-letter topics), reads only the topics its
-consumer groups read, and uses only its own groups. The broker refuses everything else
+events it is the source of (and its own dead-letter topics, and the count of its event log),
+reads only the topics its consumer groups read (and the counts, if it checks a rebuild
+against them), and uses only its own groups. The broker refuses everything else
 (docker-compose.yml: allow.everyone.if.no.acl.found=false), so a forged CaseDeclined can
 only come from casework's own user.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from backbone import log_counts
 from backbone.consumer import dead_letter_topic
 from backbone.events.catalogue import CATALOGUE, source_of, topic_of
 from backbone.worker import WorkerPlan
@@ -32,21 +34,26 @@ def user_of(plan: WorkerPlan) -> str:
 
 
 def written_topics(plan: WorkerPlan) -> list[str]:
-    """The topics of the events the catalogue says this service is the source of, and the
-    dead-letter topics of its consumer groups."""
+    """The topics of the events the catalogue says this service is the source of, the
+    dead-letter topics of its consumer groups, and where it keeps an event log, the topic
+    it says the log's count on."""
     source = source_of(plan.service)
     events = {kind.topic for kind in CATALOGUE.values() if kind.source == source}
-    return sorted(events | {dead_letter_topic(group) for group in plan.consumers})
+    counts = {log_counts.TOPIC} if plan.event_log else set()
+    return sorted(events | counts | {dead_letter_topic(group) for group in plan.consumers})
 
 
 def owned_topics(plan: WorkerPlan) -> list[str]:
     """The topics the service's worker makes: its own (even before it publishes on it) and
-    its groups' dead-letter topics."""
+    the others it writes (its groups' dead-letter topics, the event-log counts)."""
     return sorted({topic_of(plan.service), *written_topics(plan)})
 
 
 def read_topics(plan: WorkerPlan) -> list[str]:
-    return sorted({topic for topics in plan.consumers.values() for topic in topics})
+    """The topics its consumer groups read, and the event-log counts if it checks a rebuilt
+    view against them (in no group: no group ACL)."""
+    counts = {log_counts.TOPIC} if plan.service in log_counts.READERS else set()
+    return sorted(counts | {topic for topics in plan.consumers.values() for topic in topics})
 
 
 def service_acls(plan: WorkerPlan) -> set[Acl]:

@@ -20,6 +20,13 @@ _WARNINGS = logs.Throttle(60)
 # Clients notice a topic made again (new partitions, a new id) within this time.
 METADATA_MAX_AGE_MS = 5_000
 
+# Where each publishing service says how many events it has published (backbone.log_counts).
+EVENT_LOG_COUNTS_TOPIC = "familyties.event-log-counts"
+# Topics not made as the settings say: the counts are one record per service, of which
+# only the latest matters, so one partition, compacted (a broker that cannot compact keeps
+# them all, and readers take the latest per key).
+_LAYOUTS = {EVENT_LOG_COUNTS_TOPIC: (1, {"cleanup.policy": "compact"})}
+
 
 def client_config(settings: Settings) -> dict[str, Any]:
     """What every Kafka client shares: where the broker is and how to log in to it. The one
@@ -91,6 +98,20 @@ def consumer(settings: Settings, group: str) -> KafkaConsumer:
     return KafkaConsumer(**consumer_config(settings, group))
 
 
+def reader(settings: Settings, client_id: str) -> KafkaConsumer:
+    """A consumer in no group, to be assigned partitions: it reads from where it is told,
+    commits nothing, and leaves no group behind."""
+    return KafkaConsumer(
+        **client_config(settings),
+        client_id=client_id,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        allow_auto_create_topics=False,
+        metadata_max_age_ms=METADATA_MAX_AGE_MS,
+    )
+
+
 def admin(settings: Settings, timeout_ms: int = 10_000) -> KafkaAdminClient:
     return KafkaAdminClient(**admin_config(settings, timeout_ms))
 
@@ -124,6 +145,11 @@ def end_offsets(client: KafkaAdminClient, topic: str, partitions: list[int]) -> 
     }
 
 
+def topic_layout(settings: Settings, name: str) -> tuple[int, dict[str, str]]:
+    """How `name` is made: its partitions and its configuration."""
+    return _LAYOUTS.get(name, (settings.topic_partitions, {}))
+
+
 def ensure_topics(
     settings: Settings, topics: list[str], client: KafkaAdminClient | None = None
 ) -> set[str]:
@@ -134,7 +160,9 @@ def ensure_topics(
     client = client or admin(settings)
     try:
         found = describe(client, topics)
-        wrong = [name for name, t in found.items() if t.partitions != settings.topic_partitions]
+        wrong = [
+            name for name, t in found.items() if t.partitions != topic_layout(settings, name)[0]
+        ]
         remake = [name for name in wrong if _is_empty(client, found[name])]
         for name in sorted(set(wrong) - set(remake)):
             _WARNINGS.warning(
@@ -148,10 +176,7 @@ def ensure_topics(
                 client.delete_topics(remake)
         missing = [name for name in topics if name not in found or name in remake]
         if missing:
-            new = [
-                NewTopic(name, settings.topic_partitions, settings.topic_replication_factor)
-                for name in missing
-            ]
+            new = [_new_topic(settings, name) for name in missing]
             with contextlib.suppress(TopicAlreadyExistsError):  # another process was first
                 client.create_topics(new)
             log.info("topics created", extra={"topics": missing})
@@ -159,6 +184,11 @@ def ensure_topics(
     finally:
         if own:
             client.close()
+
+
+def _new_topic(settings: Settings, name: str) -> NewTopic:
+    partitions, configs = topic_layout(settings, name)
+    return NewTopic(name, partitions, settings.topic_replication_factor, topic_configs=configs)
 
 
 def _is_empty(client: KafkaAdminClient, topic: Topic) -> bool:

@@ -48,6 +48,9 @@ def append_events(update: dict[str, Any], *envelopes: dict) -> dict[str, Any]:
 def ensure_index(collection: Collection) -> None:
     # A plain (not multikey) index: the relay pages through it quickly however many wait.
     collection.create_index([("outbox_since", ASCENDING)], name="outbox_since", sparse=True)
+    # Multikey: finds the documents with events from an id on (the running count of the
+    # log, a republish from a time) without reading every document.
+    collection.create_index([("events.id", ASCENDING)], name="event_ids")
     if "outbox_pending" in collection.index_information():  # the multikey index it replaces
         collection.drop_index("outbox_pending")
 
@@ -102,6 +105,49 @@ def count_logged(collection: Collection, since: str = "") -> int:
     return next(iter(rows), {"events": 0})["events"]
 
 
+class Tally(NamedTuple):
+    events: int  # how many logged events
+    newest: str | None  # the id of the newest of them
+
+
+def tally_logged(collection: Collection, after: str, before: str) -> Tally:
+    """The logged events with ids strictly between `after` and `before`."""
+    between = {
+        "$filter": {
+            "input": "$events",
+            "cond": {"$and": [{"$gt": ["$$this.id", after]}, {"$lt": ["$$this.id", before]}]},
+        }
+    }
+    rows = collection.aggregate(
+        [
+            # The lower bound only: MongoDB cannot join two bounds on a multikey field
+            # without $elemMatch, which the local database checks rather than looks up. The
+            # events since the last count are few either way.
+            {"$match": {"events.id": {"$gt": after}}},
+            {"$project": {"_id": 0, "ids": {"$map": {"input": between, "in": "$$this.id"}}}},
+            {
+                "$group": {
+                    "_id": None,
+                    "events": {"$sum": {"$size": "$ids"}},
+                    "newest": {"$max": {"$max": "$ids"}},
+                }
+            },
+        ]
+    )
+    row = next(iter(rows), None)
+    return Tally(row["events"], row["newest"]) if row else Tally(0, None)
+
+
+def oldest_pending(collections: list[Collection]) -> str | None:
+    """The id of the oldest event waiting in the outbox of `collections`, if any."""
+    oldest = None
+    for collection in collections:
+        first = collection.find_one(PENDING, {"outbox_since": 1}, sort=[("outbox_since", 1)])
+        if first is not None and (oldest is None or first["outbox_since"] < oldest):
+            oldest = first["outbox_since"]
+    return oldest
+
+
 def _logged_since(since: str) -> dict[str, Any]:
     """The expression for a document's logged events from event id `since` on."""
     return {"$filter": {"input": "$events", "cond": {"$gte": ["$$this.id", since]}}}
@@ -114,7 +160,7 @@ class Backlog(NamedTuple):
 
 def backlog(collections: list[Collection]) -> Backlog:
     """The events of `collections` waiting to be published."""
-    total, oldest = 0, None
+    total = 0
     pipeline = [
         {"$match": PENDING},
         {"$group": {"_id": None, "events": {"$sum": {"$size": "$outbox"}}}},
@@ -122,8 +168,5 @@ def backlog(collections: list[Collection]) -> Backlog:
     for collection in collections:
         for row in collection.aggregate(pipeline):
             total += row["events"]
-        first = collection.find_one(PENDING, {"outbox_since": 1}, sort=[("outbox_since", 1)])
-        if first is not None:
-            made = event_time(first["outbox_since"])
-            oldest = made if oldest is None else min(oldest, made)
-    return Backlog(total, oldest)
+    oldest = oldest_pending(collections)
+    return Backlog(total, event_time(oldest) if oldest else None)

@@ -115,6 +115,10 @@ class Settings:
     # between attempts when the broker fails.
     broker_check_seconds: float = 5.0
     relay_backoff_max_seconds: float = 10.0
+    # A service counts only events made at least this long ago into what it says it has
+    # published (backbone.log_counts): a write gets its event id before it commits, so one
+    # still in flight could otherwise appear below a count already said.
+    event_log_count_margin_seconds: float = 30.0
     # The same warning (broker away, events waiting) is logged at most once per interval.
     warning_interval_seconds: float = 60.0
     log_level: str = "INFO"
@@ -195,6 +199,9 @@ class Settings:
             broker_check_seconds=_env_float("BROKER_CHECK_SECONDS", cls.broker_check_seconds),
             relay_backoff_max_seconds=_env_float(
                 "RELAY_BACKOFF_MAX_SECONDS", cls.relay_backoff_max_seconds
+            ),
+            event_log_count_margin_seconds=_env_float(
+                "EVENT_LOG_COUNT_MARGIN_SECONDS", cls.event_log_count_margin_seconds
             ),
             warning_interval_seconds=_env_float(
                 "WARNING_INTERVAL_SECONDS", cls.warning_interval_seconds

@@ -1,5 +1,5 @@
-"""A service's worker process: its set-up, then its outbox relay and consumers, each in a
-thread, and a keeper of its topics.
+"""A service's worker process: its set-up, then its outbox relay, the count of its event
+log and its consumers, each in a thread, and a keeper of its topics.
 
 The process never exits because a dependency is away: set-up is tried again, and each task
 is restarted after a pause, so a broker or database outage delays work and loses none.
@@ -21,7 +21,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
-from backbone import logs, metrics, mongo
+from backbone import log_counts, logs, metrics, mongo
 from backbone.consumer import ConsumerRunner, Handler, is_transient
 from backbone.events.catalogue import topic_of
 from backbone.kafka import ensure_topics
@@ -49,6 +49,12 @@ class WorkerPlan:
     event_log: list[str] = field(default_factory=list)
 
     @property
+    def kept_topics(self) -> list[str]:
+        """The topics the worker makes and keeps as configured: the plan's, and where it
+        keeps an event log, the topic it says the log's count on."""
+        return [*self.topics, *([log_counts.TOPIC] if self.event_log else [])]
+
+    @property
     def consumers(self) -> dict[str, list[str]]:
         """Each consumer group of the worker, and the topics it reads."""
         return {
@@ -68,7 +74,7 @@ def run(plan: WorkerPlan, settings: Settings, stop: threading.Event | None = Non
     warnings = logs.Throttle(settings.warning_interval_seconds)
     while not stop.is_set():
         try:
-            ensure_topics(settings, plan.topics)
+            ensure_topics(settings, plan.kept_topics)
             if plan.setup is not None:
                 plan.setup()
             break
@@ -79,9 +85,10 @@ def run(plan: WorkerPlan, settings: Settings, stop: threading.Event | None = Non
                 log, "worker waiting for the broker and database", error=type(error).__name__
             )
             stop.wait(RESTART_PAUSE_SECONDS)
-    tasks = {"topic-keeper": topic_keeper(settings, plan.topics), **plan.tasks}
+    tasks = {"topic-keeper": topic_keeper(settings, plan.kept_topics), **plan.tasks}
     if plan.event_log:
         tasks["outbox-relay"] = relay_task(settings, plan)
+        tasks["event-log-count"] = log_count_task(settings, plan)
     threads = [
         threading.Thread(target=_supervise, args=(name, task, stop), name=name, daemon=True)
         for name, task in tasks.items()
@@ -118,6 +125,15 @@ def relay_task(settings: Settings, plan: WorkerPlan) -> Task:
         OutboxRelay(event_log(settings, plan), settings, [topic_of(plan.service)]).run(stop)
 
     return relay
+
+
+def log_count_task(settings: Settings, plan: WorkerPlan) -> Task:
+    """Says on Kafka how many events of the service's log are published (backbone.log_counts)."""
+
+    def count(stop: threading.Event) -> None:
+        log_counts.LogCountPublisher(plan.service, event_log(settings, plan), settings).run(stop)
+
+    return count
 
 
 def event_log(settings: Settings, plan: WorkerPlan) -> list[Collection]:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import click
 
-from backbone.acls import Acl, service_acls, user_of, written_topics
+from backbone import log_counts
+from backbone.acls import Acl, read_topics, service_acls, user_of, written_topics
 from backbone.events.catalogue import topic_of
 from backbone.settings import Settings
 from backbone.worker import WorkerPlan
@@ -111,6 +112,10 @@ def kafka_init_script(plans: list[WorkerPlan]) -> str:
         says = [f"group {g} reads {', '.join(t)}" for g, t in plan.consumers.items()]
         events = sorted(t for t in written_topics(plan) if t == topic_of(plan.service))
         says = [f"publishes on {t}" for t in events] + says
+        if log_counts.TOPIC in written_topics(plan):
+            says.append(f"says its event log's count on {log_counts.TOPIC}")
+        if log_counts.TOPIC in read_topics(plan):
+            says.append(f"reads {log_counts.TOPIC} (in no group)")
         parts.append(
             f"\n# {plan.service}: {'; '.join(says) or 'publishes and reads nothing yet'}\n"
         )

@@ -41,38 +41,38 @@ allow() {  # USER, then kafka-acls.sh's --operation and --topic, --group or --cl
     --add --allow-principal "User:$name" "$@"
 }
 
-# referral: publishes on familyties.referral.events; group referral reads familyties.casework.events
+# referral: publishes on familyties.referral.events; group referral reads familyties.casework.events; says its event log's count on familyties.event-log-counts
 secret=$(password REFERRAL_KAFKA_PASSWORD)
 user referral "$secret"
 allow referral --operation IdempotentWrite --cluster
 allow referral --operation Read --group referral
-allow referral --operation Create --operation Describe --operation Write --topic familyties.dead-letter.referral --topic familyties.referral.events
+allow referral --operation Create --operation Describe --operation Write --topic familyties.dead-letter.referral --topic familyties.event-log-counts --topic familyties.referral.events
 allow referral --operation Describe --operation Read --topic familyties.casework.events
 
-# casework: publishes on familyties.casework.events; group casework reads familyties.referral.events, familyties.directory.events
+# casework: publishes on familyties.casework.events; group casework reads familyties.referral.events, familyties.directory.events; says its event log's count on familyties.event-log-counts
 secret=$(password CASEWORK_KAFKA_PASSWORD)
 user casework "$secret"
 allow casework --operation IdempotentWrite --cluster
 allow casework --operation Read --group casework
-allow casework --operation Create --operation Describe --operation Write --topic familyties.casework.events --topic familyties.dead-letter.casework
+allow casework --operation Create --operation Describe --operation Write --topic familyties.casework.events --topic familyties.dead-letter.casework --topic familyties.event-log-counts
 allow casework --operation Describe --operation Read --topic familyties.directory.events --topic familyties.referral.events
 
-# directory: publishes on familyties.directory.events
+# directory: publishes on familyties.directory.events; says its event log's count on familyties.event-log-counts
 secret=$(password DIRECTORY_KAFKA_PASSWORD)
 user directory "$secret"
 allow directory --operation IdempotentWrite --cluster
-allow directory --operation Create --operation Describe --operation Write --topic familyties.directory.events
+allow directory --operation Create --operation Describe --operation Write --topic familyties.directory.events --topic familyties.event-log-counts
 
 # notifications: publishes and reads nothing yet
 secret=$(password NOTIFICATIONS_KAFKA_PASSWORD)
 user notifications "$secret"
 allow notifications --operation Create --operation Describe --topic familyties.notifications.events
 
-# reporting: group reporting reads familyties.referral.events, familyties.casework.events, familyties.directory.events
+# reporting: group reporting reads familyties.referral.events, familyties.casework.events, familyties.directory.events; reads familyties.event-log-counts (in no group)
 secret=$(password REPORTING_KAFKA_PASSWORD)
 user reporting "$secret"
 allow reporting --operation IdempotentWrite --cluster
 allow reporting --operation Read --group reporting
 allow reporting --operation Create --operation Describe --topic familyties.reporting.events
 allow reporting --operation Create --operation Describe --operation Write --topic familyties.dead-letter.reporting
-allow reporting --operation Describe --operation Read --topic familyties.casework.events --topic familyties.directory.events --topic familyties.referral.events
+allow reporting --operation Describe --operation Read --topic familyties.casework.events --topic familyties.directory.events --topic familyties.event-log-counts --topic familyties.referral.events

@@ -6,6 +6,7 @@ import shlex
 
 import pytest
 
+from backbone import log_counts
 from backbone.acls import Acl, allows, service_acls, written_topics
 from backbone.consumer import dead_letter_topic
 from backbone.events.catalogue import CATALOGUE, source_of, topic_of
@@ -19,7 +20,12 @@ EXPECTED_READS = {
     "casework": {topic_of("referral"), topic_of("directory")},
     "directory": set(),
     "notifications": set(),
-    "reporting": {topic_of("referral"), topic_of("casework"), topic_of("directory")},
+    "reporting": {
+        topic_of("referral"),
+        topic_of("casework"),
+        topic_of("directory"),
+        log_counts.TOPIC,  # to check a rebuilt view against the counts
+    },
 }
 
 
@@ -67,15 +73,31 @@ def test_each_service_reads_exactly_what_its_consumers_consume(acls, plans):
     for name, granted in acls.items():
         read = {acl.name for acl in granted if acl.operation == "Read" and acl.resource == "topic"}
         assert read == EXPECTED_READS[name]
-        assert read == {topic for topics in plans[name].consumers.values() for topic in topics}
+        consumed = {topic for topics in plans[name].consumers.values() for topic in topics}
+        assert read - {log_counts.TOPIC} == consumed
 
 
 def test_each_service_writes_only_its_own_topic_and_its_dead_letters(acls, plans):
     for name, granted in acls.items():
         written = {acl.name for acl in granted if acl.operation == "Write"}
         dead_letters = {dead_letter_topic(group) for group in plans[name].consumers}
-        assert written - dead_letters <= {topic_of(name)}
+        assert written - dead_letters <= {topic_of(name), log_counts.TOPIC}
         assert dead_letters <= written
+
+
+def test_the_services_that_publish_events_write_their_counts_and_reporting_reads_them(acls, plans):
+    publishers = {name for name, plan in plans.items() if plan.event_log}
+    assert publishers == {"referral", "casework", "directory"}
+    assert who(acls, "Write", "topic", log_counts.TOPIC) == publishers
+    assert who(acls, "Create", "topic", log_counts.TOPIC) == publishers
+    readers = {
+        name
+        for name, granted in acls.items()
+        if Acl(name, "Read", "topic", log_counts.TOPIC) in granted
+    }
+    assert readers == {"reporting"}
+    assert log_counts.TOPIC in plans["referral"].kept_topics
+    assert log_counts.TOPIC not in plans["reporting"].kept_topics
 
 
 def test_consumer_groups_are_a_service_s_own(acls, plans):
