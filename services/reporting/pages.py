@@ -46,7 +46,6 @@ def _reports() -> Reports:
 @pages.app_context_processor
 def _helpers() -> dict:
     return {
-        "chart_image": chart_image,
         "is_manager": lambda: MANAGER in (g.get("caller") or {}).get("roles", []),
         "REPORTS": REPORTS,
         "TEAMS": vocabulary.REFERRING_TEAMS,
@@ -54,6 +53,9 @@ def _helpers() -> dict:
     }
 
 
+# A global, not a context processor's value: templates.html's macros are imported without
+# the page's context, so they see only the environment's globals.
+@pages.app_template_global()
 def chart_image(chart: Chart) -> str:
     """The chart as an image address (data:), which the pages' policy allows, unlike the
     styles inside an inline SVG."""
