@@ -46,7 +46,6 @@ def _reports() -> Reports:
 @pages.app_context_processor
 def _helpers() -> dict:
     return {
-        "chart_image": chart_image,
         "is_manager": lambda: MANAGER in (g.get("caller") or {}).get("roles", []),
         "REPORTS": REPORTS,
         "TEAMS": vocabulary.REFERRING_TEAMS,
@@ -54,6 +53,9 @@ def _helpers() -> dict:
     }
 
 
+# A global, not a context processor's value: templates.html's macros are imported without
+# the page's context, so they see only the environment's globals.
+@pages.app_template_global()
 def chart_image(chart: Chart) -> str:
     """The chart as an image address (data:), which the pages' policy allows, unlike the
     styles inside an inline SVG."""
@@ -77,16 +79,35 @@ def _error_page(status: int) -> ResponseReturnValue:
     return render_template("error.html", errors={}, title=title, detail=detail), status
 
 
+# The filter form's fields (their names in the address) and their labels on the page.
+FILTERS = {
+    "from": "From month",
+    "to": "To month",
+    "team": "Referring team",
+    "local_authority": "Local authority",
+}
+
+
 def _period() -> tuple[Period | None, dict[str, str], dict[str, str]]:
     """The period the page's filters ask for (None if they are wrong), the filters as
-    given, and what is wrong with them, by field."""
-    chosen = {name: value for name, value in request.args.items() if value}
+    given, and what is wrong with them, by field. Each message names its field, as the
+    error summary lists them apart from the form. Other parameters in the address (a
+    campaign tag, say) are not the form's: they are left out, not refused."""
+    chosen = {name: value for name, value in request.args.items() if value and name in FILTERS}
     try:
         query = schemas.ReportQuerySchema().load(chosen)
     except ValidationError as error:
-        wrong = {field: " ".join(messages) for field, messages in error.messages.items()}
+        wrong = {
+            field: f"{FILTERS.get(field, 'The filters')}: {_sentence_part(' '.join(messages))}"
+            for field, messages in error.messages.items()
+        }
         return None, chosen, wrong
     return Period.of(query), chosen, {}
+
+
+def _sentence_part(message: str) -> str:
+    """ "Give a month like 2009-09." as it reads after a field's label and a colon."""
+    return message[:1].lower() + message[1:]
 
 
 # ---- pages -------------------------------------------------------------------------------
