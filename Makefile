@@ -8,12 +8,12 @@ INSTALLED := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format bench soak clean
+.PHONY: run test lint format bench soak clean pango
 
-run: $(INSTALLED) node_modules/.installed
+run: $(INSTALLED) node_modules/.installed pango
 	$(BIN)/familyties run
 
-test: $(INSTALLED) node_modules/.installed $(CHROMIUM)
+test: $(INSTALLED) node_modules/.installed $(CHROMIUM) pango
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/familyties asyncapi --check
@@ -25,7 +25,7 @@ lint format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
 
 # Benchmarks write docs/benchmarks.md; the soak (about 15 minutes) docs/reliability.md.
-bench: $(INSTALLED) node_modules/.installed
+bench: $(INSTALLED) node_modules/.installed pango
 	$(BIN)/python -m bench.intake
 	$(BIN)/python -m bench.retryable_writes
 	$(BIN)/python -m bench.capacity
@@ -47,6 +47,14 @@ node_modules/.installed: package.json package-lock.json
 $(CHROMIUM):
 	$(SUDO) apt-get install -y --no-install-recommends chromium \
 		|| ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
+
+# WeasyPrint (reporting's PDF) draws with the operating system's Pango: installed from the
+# package mirror when missing, as Chromium is.
+PANGO_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+pango:
+	@ldconfig -p | grep -q libpangoft2-1.0 \
+		|| $(SUDO) apt-get install -y --no-install-recommends $(PANGO_PACKAGES) \
+		|| ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $(PANGO_PACKAGES))
 
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache test-artefacts
