@@ -13,13 +13,18 @@ from datetime import date
 
 import pytest
 from bson import json_util
+from kafka import KafkaProducer
 from pymongo import MongoClient
 
+from backbone.consumer import dead_letter_topic
+from backbone.events.catalogue import topic_of
+from services.reporting import GROUP
 from tests.background import wait_for
 from tests.e2e.reporting_client import Reporting
 from tests.e2e.stack import BIN
 from tests.e2e.test_reporting_end_to_end import NEEDS, TEAMS, expected, observed, work
 from tests.factories import _REFERRAL
+from tests.kafka_reader import read_topic
 
 pytestmark = pytest.mark.e2e
 
@@ -65,6 +70,9 @@ def worked_under_faults(reporting):
             reporting.stack.pause("broker")
             time.sleep(5)
             reporting.stack.resume("broker")
+    poison = KafkaProducer(bootstrap_servers=reporting.stack.broker)
+    poison.send(topic_of("casework"), key=b"poison", value=b"{not an event").get(timeout=30)
+    poison.close()
     for service in ("referral", "casework"):  # every event delivered a second time
         reporting.stack.familyties("events", "republish", service)
     return expected(referrals, MONTHS), len(referrals)
@@ -84,6 +92,14 @@ def test_the_reports_are_exact_after_redelivery_a_killed_worker_and_a_paused_bro
     assert wait_for(lambda: observed(reporting, PERIOD) == want, timeout=180)
     time.sleep(10)  # the republished copies arrive: they must change nothing
     assert observed(reporting, PERIOD) == want
+
+
+def test_a_poison_event_goes_to_reportings_dead_letter_topic(reporting, worked_under_faults):
+    dead = read_topic(
+        reporting.stack.broker, dead_letter_topic(GROUP), lambda found: found, timeout=60
+    )
+    assert [record.key for record in dead] == [b"poison"]
+    assert dict(dead[0].headers)["familyties-original-topic"] == topic_of("casework").encode()
 
 
 def test_a_rebuild_by_replay_gives_the_same_reports(reporting, worked_under_faults):

@@ -10,6 +10,7 @@ from services.casework.app import create_app as create_casework_app
 from services.cli import main
 from services.directory.app import create_app as create_directory_app
 from services.referral.app import create_app
+from services.reporting.app import create_app as create_reporting_app
 
 
 @pytest.fixture
@@ -66,6 +67,11 @@ def editor_key(app, *roles: str) -> dict[str, str]:
     """The Authorization header of a new directory editor with these roles."""
     _, key = app.extensions["editors"].create("Directory Editor", roles=list(roles))
     return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def reporting_app(settings):
+    return create_reporting_app(settings)
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from schemathesis.checks import (
 )
 
 from backbone.api_keys import KeyHolders
-from backbone.clock import now
+from backbone.clock import now, today
 from backbone.events.catalogue import event_type
 from backbone.events.envelope import decode, encode, new_event
 from backbone.problems import PROBLEM_JSON
@@ -40,8 +40,11 @@ from services.casework.handlers import handlers
 from services.casework.repository import Cases
 from services.directory.taxonomy import need_term_id
 from services.directory.worker import load_seed_if_empty
+from services.reporting.repository import BulkApplier
+from services.reporting.viewers import Viewers
 from tests.factories import referral, referral_received_data
 from tests.integration.conftest import editor_key, staff_key
+from tests.unit.reporting_events import referral_received
 
 PROBLEM = "#/components/schemas/Problem"
 CHECKS = [
@@ -51,13 +54,14 @@ CHECKS = [
     response_schema_conformance,
 ]
 # Requests = operations x examples x kinds of caller: 3 x 3, 13 x 4 and 20 x 5.
-EXAMPLES_PER_OPERATION = {"referral": 60, "casework": 40, "directory": 30}
-AT_LEAST = {"referral": 500, "casework": 1800, "directory": 2500}  # 4,800 in all
+EXAMPLES_PER_OPERATION = {"referral": 60, "casework": 40, "directory": 30, "reporting": 40}
+AT_LEAST = {"referral": 500, "casework": 1800, "directory": 2500, "reporting": 500}
 # Statuses each service answers at least once: the data reaches real resources.
 ANSWERED = {
     "referral": {200, 201, 401, 404, 422},
     "casework": {200, 401, 403, 404, 422},
     "directory": {200, 201, 401, 403, 404, 412, 422},
+    "reporting": {200, 401, 403, 422},
 }
 
 DOCUMENTED_PATHS = {
@@ -78,6 +82,12 @@ DOCUMENTED_PATHS = {
         "/taxonomy_terms",
         "/locations/{location_id}",
         "/metadata",
+    ],
+    "reporting": [
+        "/v1/reports/referrals-by-month",
+        "/v1/reports/needs",
+        "/v1/reports/headline",
+        "/v1/reports/caseloads",
     ],
 }
 
@@ -293,6 +303,31 @@ def directory_target(directory_app, directory) -> Target:
             "resource_id": services,
         },
         directory_bodies(organizations[0]),
+    )
+
+
+@pytest.fixture
+def reporting_target(reporting_app) -> Target:
+    view = reporting_app.extensions["reports"].view
+    viewers = Viewers(view.db)
+    applier = BulkApplier(view.current())
+    applier.add(
+        referral_received(f"r{n}", referred_on=today() - timedelta(days=40 * n)) for n in range(9)
+    )
+    applier.flush()
+
+    def key(role: str) -> dict[str, str]:
+        return bearer(viewers.create_account(role, role.title(), role, "a long password")[1])
+
+    return Target(
+        reporting_app,
+        {
+            "no key": {},
+            "revoked key": bearer(revoked(viewers, roles=["manager"])),
+            "funder": key("funder"),
+            "manager": key("manager"),
+        },
+        {},
     )
 
 
