@@ -18,13 +18,9 @@ def read_topic(
 ) -> list[ConsumerRecord]:
     """Every record of `topic` seen until `until(records)` holds or `timeout` passes, and
     then for `settle` seconds more, to catch any copy that arrives late."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    deadline = time.monotonic() + timeout
+    consumer, partitions = _partitions_of(bootstrap, topic, deadline)
     try:
-        deadline = time.monotonic() + timeout
-        partitions: set[int] = set()
-        while not partitions and time.monotonic() < deadline:
-            partitions = consumer.partitions_for_topic(topic) or set()
-            time.sleep(0.1)
         consumer.assign([TopicPartition(topic, p) for p in partitions])
         consumer.seek_to_beginning()
         records: list[ConsumerRecord] = []
@@ -42,3 +38,20 @@ def read_topic(
 
 def subjects_seen(records: list[ConsumerRecord]) -> set[str]:
     return {record.key.decode() for record in records if record.key}
+
+
+def _partitions_of(bootstrap: str, topic: str, deadline: float) -> tuple[KafkaConsumer, set[int]]:
+    """A consumer that knows `topic`'s partitions. A client made while the broker was
+    restarting can keep stale metadata (seen once under load, in a full run): after 10 s
+    without the topic, a new client asks afresh."""
+    while True:
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        ask_again = min(deadline, time.monotonic() + 10)
+        while time.monotonic() < ask_again:
+            partitions = consumer.partitions_for_topic(topic) or set()
+            if partitions:
+                return consumer, partitions
+            time.sleep(0.1)
+        consumer.close()
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{topic} has no partitions on {bootstrap}")
