@@ -118,8 +118,12 @@ def where_everything_is(settings: Settings) -> str:
         f"  {'database':<14} {settings.mongodb_uri}",
         f"  {'data':<14} {settings.var_dir.resolve()}",
         "",
-        "Give a partner an API key: .venv/bin/familyties partners create 'Partner name'",
-        "See and restart processes: .venv/bin/familyties processes status",
+        "Give a partner an API key:  .venv/bin/familyties partners create 'Partner name'",
+        "Coordinators' pages:        .venv/bin/familyties casework staff create USERNAME "
+        f"--name NAME --role manager, then {settings.url('casework')}/sign-in",
+        "Managers' reports:          .venv/bin/familyties reporting viewers create USERNAME "
+        f"--name NAME --role manager, then {settings.url('reporting')}/sign-in",
+        "See and restart processes:  .venv/bin/familyties processes status",
         "",
     ]
     return "\n".join(lines)
