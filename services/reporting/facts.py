@@ -16,7 +16,6 @@ referral's), and an event applied once (`applied` lists the events a record has 
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from datetime import date, datetime
 from typing import Any
@@ -66,10 +65,21 @@ def apply(fact: Fact, event: Event) -> Fact | None:
     """The record after `event`, or None if the record has taken it before."""
     if event.id in fact["applied"]:
         return None
-    after = copy.deepcopy(fact)
+    after = _copied(fact)
     after["applied"].append(event.id)
     _CHANGES[event.type](after, event.data)
     return after
+
+
+def _copied(value: Any) -> Any:
+    """A deep copy of a record: dicts, lists and scalars only, so a copy that needs no
+    memo of shared objects, several times quicker than copy.deepcopy (a rebuild copies a
+    record for every event)."""
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    return value
 
 
 def _received(fact: Fact, data: dict) -> None:
