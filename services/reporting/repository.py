@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from pymongo import ASCENDING, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, InsertOne, ReplaceOne, UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
 from pymongo.database import Database
@@ -23,6 +23,7 @@ from backbone.events.envelope import Event
 from services.reporting import facts
 
 CURRENT = "current"
+READ_CHUNK = 50  # fact records read per query when applying in bulk
 
 
 class Generation:
@@ -179,10 +180,8 @@ class BulkApplier:
         referral_ids = {
             facts.referral_id_of(e) for e in events if e.type not in facts.DIRECTORY_EVENTS
         }
-        records: dict[str, dict] = {
-            doc["_id"]: doc
-            for doc in self.generation.facts.find({"_id": {"$in": list(referral_ids)}})
-        }
+        records = self._records(referral_ids)
+        stored = set(records)
         before = {
             referral_id: facts.contributions(records.get(referral_id))
             for referral_id in referral_ids
@@ -206,12 +205,32 @@ class BulkApplier:
             )
             for cell, counts in changed.items():
                 sums.setdefault(cell, Counter()).update(counts)
-        self._write(records, referral_ids, sums, services)
+        self._write(records, referral_ids, stored, sums, services)
 
-    def _write(self, records, referral_ids, sums, services) -> None:
+    def _records(self, referral_ids: set[str]) -> dict[str, dict]:
+        """The records of `referral_ids` the generation has, READ_CHUNK ids a query: a
+        long `$in` can cost more than linearly in the documents it finds (on SecantusDB,
+        quadratically: 1,600 found took 4 s, in chunks of 50 under 0.3 s)."""
+        wanted = list(referral_ids)
+        records: dict[str, dict] = {}
+        for start in range(0, len(wanted), READ_CHUNK):
+            chunk = wanted[start : start + READ_CHUNK]
+            records.update(
+                (doc["_id"], doc) for doc in self.generation.facts.find({"_id": {"$in": chunk}})
+            )
+        return records
+
+    def _write(self, records, referral_ids, stored, sums, services) -> None:
         if referral_ids:
+            # A record the generation did not have is inserted: nothing else writes a
+            # generation being built, and an insert costs less than an upsert.
             self.generation.facts.bulk_write(
-                [ReplaceOne({"_id": i}, records[i], upsert=True) for i in referral_ids],
+                [
+                    ReplaceOne({"_id": i}, records[i], upsert=True)
+                    if i in stored
+                    else InsertOne(records[i])
+                    for i in referral_ids
+                ],
                 ordered=False,
             )
         changes = {cell: Counter({p: n for p, n in c.items() if n}) for cell, c in sums.items()}
