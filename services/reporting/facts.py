@@ -6,12 +6,13 @@ each was answered; dates of allocation, first contact and support; signposts and
 outcomes; how the case ended). Never a name, a date of birth, contact details, an address
 or anything a person wrote: those fields of an event are not read.
 
-Reports read *cells*: counters per referral month, team and local authority (and per
-coordinator for caseloads). What one fact record adds to the cells is a function of the
-record alone (`contributions`), so applying an event to a record changes the cells by
-the difference between what the record added before and after. That makes the cells
-right whatever order the topics' events arrive in (a case's events may come before its
-referral's), and an event applied once (`applied` lists the events a record has taken).
+Reports read *cells*: counters per referral month, team and local authority, the same
+summed per month and team, and per coordinator for caseloads. What one fact record adds
+to the cells is a function of the record alone (`contributions`), so applying an event
+to a record changes the cells by the difference between what the record added before
+and after. That makes the cells right whatever order the topics' events arrive in (a
+case's events may come before its referral's), and an event applied once (`applied`
+lists the events a record has taken).
 """
 
 from __future__ import annotations
@@ -195,6 +196,13 @@ def month_cell(month: str, team: str, local_authority: str) -> str:
     return f"m|{month}|{team}|{local_authority}"
 
 
+def team_cell(month: str, team: str) -> str:
+    """A month cell of every local authority together: a report not filtered by local
+    authority reads a cell per month and team, not one per authority too (60 cells for a
+    year rather than up to 1,980, which took 0.3 s to read over a million referrals)."""
+    return f"t|{month}|{team}"
+
+
 def caseload_cell(coordinator_id: str) -> str:
     return f"c|{coordinator_id}"
 
@@ -212,9 +220,9 @@ def contributions(fact: Fact | None) -> Cells:
         cells[caseload_cell(fact["coordinator_id"])] = caseload
     if "referred_on" not in fact:
         return cells
-    cells[month_cell(fact["referred_on"][:7], fact["team"], fact["local_authority"])] = (
-        _month_counts(fact)
-    )
+    month, counts = fact["referred_on"][:7], _month_counts(fact)
+    cells[month_cell(month, fact["team"], fact["local_authority"])] = counts
+    cells[team_cell(month, fact["team"])] = Counter(counts)
     return cells
 
 

@@ -5,10 +5,15 @@ referral), `cells_<n>` (the counters reports read) and `services_<n>` (each dire
 service's name and agency type). `view_state` names the current generation. A rebuild
 fills the next generation beside it and then names it current, in one write, so reports
 are never read from a half-built view.
+
+`view_state` also says whether the current generation has had cells per month and team
+(facts.team_cell) from its start: one built before they were kept has not, and its
+reports sum the cells per local authority instead until it is rebuilt.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -17,6 +22,7 @@ from pymongo import ASCENDING, InsertOne, ReplaceOne, UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
 
 from backbone.clock import now
 from backbone.events.envelope import Event
@@ -29,8 +35,9 @@ READ_CHUNK = 50  # fact records read per query when applying in bulk
 class Generation:
     """The collections of one generation of the view."""
 
-    def __init__(self, db: Database, number: int) -> None:
+    def __init__(self, db: Database, number: int, team_cells: bool = True) -> None:
         self.number = number
+        self.team_cells = team_cells  # every referral counted in the cells per team too
         self.facts = db[f"facts_{number}"]
         self.cells = db[f"cells_{number}"]
         self.services = db[f"services_{number}"]
@@ -51,11 +58,21 @@ class ReportingView:
     # ---- generations -------------------------------------------------------------------
 
     def current(self, session: ClientSession | None = None) -> Generation:
-        state = self.state.find_one({"_id": CURRENT}, session=session)
-        return Generation(self.db, state["generation"] if state else 1)
+        state = self.state.find_one({"_id": CURRENT}, session=session) or {}
+        return Generation(self.db, state.get("generation", 1), state.get("team_cells", False))
 
     def ensure_indexes(self) -> None:
-        self.current().ensure_indexes()
+        current = self.current()
+        current.ensure_indexes()
+        if not current.team_cells and current.cells.find_one({}, {"_id": 1}) is None:
+            # Empty: it has every kind of cell from its first event on. (DuplicateKeyError:
+            # another generation was named current meanwhile.)
+            with contextlib.suppress(DuplicateKeyError):
+                self.state.update_one(
+                    {"_id": CURRENT, "generation": current.number},
+                    {"$set": {"team_cells": True}},
+                    upsert=True,
+                )
 
     def next_generation(self) -> Generation:
         """A new, empty generation after every one there is (a rebuild's)."""
@@ -75,7 +92,13 @@ class ReportingView:
         before = self.current()
         self.state.update_one(
             {"_id": CURRENT},
-            {"$set": {"generation": generation.number, "switched_at": now()}},
+            {
+                "$set": {
+                    "generation": generation.number,
+                    "team_cells": generation.team_cells,
+                    "switched_at": now(),
+                }
+            },
             upsert=True,
         )
         for name in self.db.list_collection_names():
@@ -97,13 +120,25 @@ class ReportingView:
         last: str,
         team: str | None = None,
         local_authority: str | None = None,
+        counters: Iterable[str] | None = None,
     ) -> list[dict[str, Any]]:
-        query: dict[str, Any] = {"kind": "month", "month": {"$gte": first, "$lte": last}}
+        """The cells of the months from `first` to `last` (and the team and authority if
+        given): per month and team unless filtered by authority. With `counters`, only
+        those counters of each cell (and its month and team) are read."""
+        generation = self.current()
+        by_team = local_authority is None and generation.team_cells
+        query: dict[str, Any] = {
+            "kind": "team_month" if by_team else "month",
+            "month": {"$gte": first, "$lte": last},
+        }
         if team:
             query["team"] = team
         if local_authority:
             query["local_authority"] = local_authority
-        return list(self.current().cells.find(query))
+        projection = None
+        if counters is not None:
+            projection = {"month": 1, "team": 1, **{f"n.{name}": 1 for name in counters}}
+        return list(generation.cells.find(query, projection))
 
     def caseload_cells(self) -> list[dict[str, Any]]:
         return list(self.current().cells.find({"kind": "caseload"}))
@@ -153,6 +188,9 @@ def _cell_keys(cell: str) -> dict[str, str]:
     if kind == "m":
         month, team, local_authority = keys
         return {"kind": "month", "month": month, "team": team, "local_authority": local_authority}
+    if kind == "t":
+        month, team = keys
+        return {"kind": "team_month", "month": month, "team": team}
     return {"kind": "caseload"}
 
 
