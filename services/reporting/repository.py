@@ -26,7 +26,7 @@ from pymongo.errors import DuplicateKeyError
 
 from backbone.clock import now
 from backbone.events.envelope import Event
-from services.reporting import facts
+from services.reporting import facts, figures
 
 CURRENT = "current"
 READ_CHUNK = 50  # fact records read per query when applying in bulk
@@ -182,7 +182,7 @@ def cell_updates(changes: facts.Cells) -> list[UpdateOne]:
     ]
 
 
-def _nested(counts: Counter) -> dict[str, Any]:
+def _nested(counts: dict[str, int]) -> dict[str, Any]:
     """Counters by dotted path as `$inc` of "n.<path>" would leave them in a new cell."""
     nested: dict[str, Any] = {}
     for path, n in counts.items():
@@ -291,21 +291,25 @@ class BulkApplier:
             self._keep_services(self.generation.services, services)
 
     def _add_to_cells(self, changes: facts.Cells) -> None:
-        """Cells the generation does not have yet are inserted whole, the others added to
-        as the consumer adds: the same documents, but on the local database server an
-        insert costs a small part of an upsert with `$inc` (a rebuild's batch of events
-        spread over years makes hundreds of new cells)."""
+        """Adds `changes` to the cells as the consumer's `$inc` would, but read, added up
+        here and written whole: nothing else writes a generation being built, and on the
+        local database server an insert or a replacement costs a fraction of an upsert
+        with `$inc` of many counters (1.7 ms a cell)."""
         cells, wanted = self.generation.cells, list(changes)
-        existing: set[str] = set()
+        existing: dict[str, dict] = {}
         for start in range(0, len(wanted), READ_CHUNK):
             chunk = {"_id": {"$in": wanted[start : start + READ_CHUNK]}}
-            existing.update(doc["_id"] for doc in cells.find(chunk, {"_id": 1}))
-        writes: list[InsertOne | UpdateOne] = [
-            InsertOne({"_id": cell, **_cell_keys(cell), "n": _nested(counts)})
-            for cell, counts in changes.items()
-            if cell not in existing
-        ]
-        writes += cell_updates({cell: changes[cell] for cell in existing})
+            existing.update((doc["_id"], doc) for doc in cells.find(chunk))
+        writes: list[InsertOne | ReplaceOne] = []
+        for cell, counts in changes.items():
+            found = existing.get(cell)
+            if found is None:
+                writes.append(InsertOne({"_id": cell, **_cell_keys(cell), "n": _nested(counts)}))
+            else:
+                summed = dict(figures.flatten(found.get("n", {})))  # zeros kept, as $inc does
+                for path, n in counts.items():
+                    summed[path] = summed.get(path, 0) + n
+                writes.append(ReplaceOne({"_id": cell}, {**found, "n": _nested(summed)}))
         cells.bulk_write(writes, ordered=False)
 
     @staticmethod
