@@ -24,12 +24,14 @@ lint format: $(INSTALLED)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Benchmarks write docs/benchmarks.md; the soak (about 15 minutes) docs/reliability.md.
+# Benchmarks write docs/benchmarks.md (bench.reporting alone takes about 25 minutes, most
+# of it loading a view of a million referrals); the soak (about 15 minutes) docs/reliability.md.
 bench: $(INSTALLED) node_modules/.installed pango
 	$(BIN)/python -m bench.intake
 	$(BIN)/python -m bench.retryable_writes
 	$(BIN)/python -m bench.capacity
 	$(BIN)/python -m bench.event_log_count
+	$(BIN)/python -m bench.reporting
 
 soak: $(INSTALLED) node_modules/.installed
 	$(BIN)/python -m bench.soak

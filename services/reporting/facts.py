@@ -6,17 +6,17 @@ each was answered; dates of allocation, first contact and support; signposts and
 outcomes; how the case ended). Never a name, a date of birth, contact details, an address
 or anything a person wrote: those fields of an event are not read.
 
-Reports read *cells*: counters per referral month, team and local authority (and per
-coordinator for caseloads). What one fact record adds to the cells is a function of the
-record alone (`contributions`), so applying an event to a record changes the cells by
-the difference between what the record added before and after. That makes the cells
-right whatever order the topics' events arrive in (a case's events may come before its
-referral's), and an event applied once (`applied` lists the events a record has taken).
+Reports read *cells*: counters per referral month, team and local authority, the same
+summed per month and team, and per coordinator for caseloads. What one fact record adds
+to the cells is a function of the record alone (`contributions`), so applying an event
+to a record changes the cells by the difference between what the record added before
+and after. That makes the cells right whatever order the topics' events arrive in (a
+case's events may come before its referral's), and an event applied once (`applied`
+lists the events a record has taken).
 """
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from datetime import date, datetime
 from typing import Any
@@ -66,10 +66,21 @@ def apply(fact: Fact, event: Event) -> Fact | None:
     """The record after `event`, or None if the record has taken it before."""
     if event.id in fact["applied"]:
         return None
-    after = copy.deepcopy(fact)
+    after = _copied(fact)
     after["applied"].append(event.id)
     _CHANGES[event.type](after, event.data)
     return after
+
+
+def _copied(value: Any) -> Any:
+    """A deep copy of a record: dicts, lists and scalars only, so a copy that needs no
+    memo of shared objects, several times quicker than copy.deepcopy (a rebuild copies a
+    record for every event)."""
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    return value
 
 
 def _received(fact: Fact, data: dict) -> None:
@@ -185,6 +196,13 @@ def month_cell(month: str, team: str, local_authority: str) -> str:
     return f"m|{month}|{team}|{local_authority}"
 
 
+def team_cell(month: str, team: str) -> str:
+    """A month cell of every local authority together: a report not filtered by local
+    authority reads a cell per month and team, not one per authority too (60 cells for a
+    year rather than up to 1,980, which took 0.3 s to read over a million referrals)."""
+    return f"t|{month}|{team}"
+
+
 def caseload_cell(coordinator_id: str) -> str:
     return f"c|{coordinator_id}"
 
@@ -202,9 +220,9 @@ def contributions(fact: Fact | None) -> Cells:
         cells[caseload_cell(fact["coordinator_id"])] = caseload
     if "referred_on" not in fact:
         return cells
-    cells[month_cell(fact["referred_on"][:7], fact["team"], fact["local_authority"])] = (
-        _month_counts(fact)
-    )
+    month, counts = fact["referred_on"][:7], _month_counts(fact)
+    cells[month_cell(month, fact["team"], fact["local_authority"])] = counts
+    cells[team_cell(month, fact["team"])] = Counter(counts)
     return cells
 
 

@@ -63,11 +63,21 @@ def flatten(counts: dict[str, Any], prefix: str = "") -> Counter:
 
 
 def total(cells: Iterable[dict[str, Any]]) -> Counter:
-    """The sum of cells' counters."""
+    """The sum of cells' counters, by their flattened paths (as `flatten` names them)."""
     summed: Counter = Counter()
     for cell in cells:
-        summed.update(flatten(cell.get("n", {})))
+        _add(summed, cell.get("n", {}), "")
     return summed
+
+
+def _add(summed: Counter, counts: dict[str, Any], prefix: str) -> None:
+    # Into one Counter, with no Counter per cell and level as flatten makes: a year's
+    # headline sums some 20,000 counters.
+    for key, value in counts.items():
+        if isinstance(value, dict):
+            _add(summed, value, f"{prefix}{key}.")
+        else:
+            summed[f"{prefix}{key}"] += value
 
 
 def _under(totals: Counter, prefix: str) -> dict[str, int]:

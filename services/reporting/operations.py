@@ -56,15 +56,18 @@ class Reports:
         # Counts of 1 to 4 are shown as "fewer than 5" in exports for publication.
         self.hide_small_numbers = hide_small_numbers
 
-    def _cells(self, period: Period) -> list[dict[str, Any]]:
-        return self.view.month_cells(period.first, period.last, period.team, period.local_authority)
+    def _cells(self, period: Period, counters: list[str] | None = None) -> list[dict[str, Any]]:
+        return self.view.month_cells(
+            period.first, period.last, period.team, period.local_authority, counters
+        )
 
     def referrals_by_month(self, period: Period) -> dict[str, Any]:
-        found = figures.referrals_by_month(self._cells(period), period.months)
+        found = figures.referrals_by_month(self._cells(period, ["referrals"]), period.months)
         return {"period": period.as_dict(), **found}
 
     def needs(self, period: Period) -> dict[str, Any]:
-        found = figures.needs(figures.total(self._cells(period)))
+        cells = self._cells(period, ["needs_identified", "needs_answered"])
+        found = figures.needs(figures.total(cells))
         return {"period": period.as_dict(), **found}
 
     def headline(self, period: Period) -> dict[str, Any]:

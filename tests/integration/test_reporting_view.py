@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 
 from backbone import mongo
-from services.reporting.figures import flatten
+from services.reporting.figures import flatten, total
 from services.reporting.repository import BulkApplier, ReportingView, apply_to
 from tests.unit.reporting_events import case_event, contact, event, referral_received
 
@@ -116,3 +116,40 @@ def test_reports_read_the_generation_switched_to(view):
     assert view.month_cells("2009-01", "2009-12") == before  # still the old one
     view.switch_to(rebuilt)
     assert view.month_cells("2009-01", "2009-12") == []
+
+
+def test_a_year_unfiltered_by_authority_is_read_from_the_cells_per_team(view):
+    applier = BulkApplier(view.current())
+    applier.add(histories(40))
+    applier.flush()
+    by_team = view.month_cells("2009-01", "2009-12")
+    assert {cell["kind"] for cell in by_team} == {"team_month"}
+    by_authority = view.current().cells.find({"kind": "month"})
+    assert total(by_team) == total(by_authority)
+    assert total(by_team)["referrals"] == 40
+    glasgow = view.month_cells("2009-01", "2009-12", local_authority="GLASGOW_CITY")
+    assert {cell["kind"] for cell in glasgow} == {"month"}
+
+
+def test_a_report_reads_only_the_counters_it_needs(view):
+    applier = BulkApplier(view.current())
+    applier.add(histories(5))
+    applier.flush()
+    cells = view.month_cells("2009-01", "2009-12", counters=["referrals"])
+    assert cells
+    assert all(set(cell["n"]) == {"referrals"} and cell["month"] for cell in cells)
+
+
+def test_a_view_built_before_the_cells_per_team_is_read_by_authority(view):
+    applier = BulkApplier(view.current())
+    applier.add(histories(20))
+    applier.flush()
+    expected = total(view.month_cells("2009-01", "2009-12"))
+    # As a view made before cells per team were kept: none, and not said to have them.
+    view.current().cells.delete_many({"kind": "team_month"})
+    view.state.update_one({"_id": "current"}, {"$set": {"team_cells": False}})
+    view.ensure_indexes()  # a view with cells is not taken to have had them from its start
+    assert total(view.month_cells("2009-01", "2009-12")) == expected
+    rebuilt = view.next_generation()
+    view.switch_to(rebuilt)
+    assert view.current().team_cells

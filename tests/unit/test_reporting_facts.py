@@ -77,6 +77,17 @@ def test_a_referral_counts_in_the_month_of_its_referral_date_for_its_team_and_ar
         ]
     )
     assert cells["m|2009-03|LANARKSHIRE|NORTH_LANARKSHIRE/referrals"] == 1
+    assert cells["t|2009-03|LANARKSHIRE/referrals"] == 1  # the team's, any authority
+
+
+def test_the_cell_of_a_team_holds_what_its_authorities_cells_hold():
+    _, cells = replay(a_case_history())
+    by_authority = {
+        key.split("/", 1)[1]: n for key, n in cells.items() if key.startswith("m|2008-10|")
+    }
+    by_team = {key.split("/", 1)[1]: n for key, n in cells.items() if key.startswith("t|")}
+    assert by_team == by_authority
+    assert {key.split("/")[0] for key in cells if key.startswith("t|")} == {"t|2008-10|GLASGOW"}
 
 
 def test_a_worked_case_adds_its_needs_first_contact_support_signposts_and_outcome():
