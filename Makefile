@@ -24,7 +24,7 @@ lint format: $(INSTALLED)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Benchmarks write docs/benchmarks.md (bench.reporting alone takes about 25 minutes, most
+# Benchmarks write docs/benchmarks.md (bench.reporting alone takes about 15 minutes, most
 # of it loading a view of a million referrals); the soak (about 15 minutes) docs/reliability.md.
 bench: $(INSTALLED) node_modules/.installed pango
 	$(BIN)/python -m bench.intake
