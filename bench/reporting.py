@@ -679,8 +679,8 @@ generation on a fresh database server: {referrals:,} synthetic referrals spread 
 years to the end of last month, from all five teams (each mostly from its own local
 authorities, 10% from any of the 33), a {case_share:.0%} share of them with the case events
 casework would have published (opened, allocated, contacts, needs assessed, signposts and
-their outcomes, support, declined or closed; what would happen after today has not yet),
-and the directory's 110 services: {events:,} events. Loading took **{load_minutes:.1f}
+their outcomes, support, declined or closed; what would happen after today has not yet):
+{events:,} events, and the directory's 110 services. Loading took **{load_minutes:.1f}
 min**, {load_rate:,.0f} referrals ({load_event_rate:,.0f} events) a second, of which
 making the synthetic events took {making:.0f} s and the database server used {load_db_cpu:.0f}
 s of CPU. The view holds {cells:,} cells; a report of the 12 months {first} to {last}
@@ -768,13 +768,16 @@ were published, and reporting's consumer applied them at {consumed[p50]:.3f} s: 
 local broker answers a consumer's waiting fetch when the fetch's wait
 (`fetch_max_wait_ms`, 500 ms by default) runs out rather than as soon as records come
 (measured apart on the same broker: 0.124 s p50 and 0.240 s p95 with the default wait,
-0.012 s and 0.060 s with 100 ms). The tail is reporting's consumer: it had applied them
-at {consumed[p95]:.3f} s (p95) against the bare consumer's {received[p95]:.3f} s. An
-event waits for the transactions before it: each referral brings its CaseOpened too, a
-poll's events are applied in one transaction on the one database server (a marker each,
-the record read and replaced, three cells incremented, a durable commit), and that
-server also answers the report every {poll_ms:.0f} ms and does casework's and intake's
-work. The report counted a referral
+0.012 s and 0.060 s with 100 ms). Reporting's consumer had applied them at
+{consumed[p95]:.3f} s (p95) against the bare consumer's {received[p95]:.3f} s: an event
+waits for the transactions before it (each referral brings its CaseOpened too; a poll's
+events are applied in one transaction on the one database server: a marker each, the
+record read and replaced, three cells incremented, a durable commit), and that server
+also answers the report every {poll_ms:.0f} ms and does casework's and intake's work.
+That part varies with how busy the machine is: on 2026-11-24 an earlier full run of the
+same code measured p95 0.892 s to the report (0.764 s to the consumer's transaction,
+against 0.274 s to the bare consumer; max 1.75 s), and a trial of 60 events right after
+a rebuild on a busier machine 1.34 s. The report counted a referral
 {to_report_p50:.0f} ms (p50) after reporting's consumer applied it: the transaction's
 durable commit and the next answer. The consumer's poll timeout (500 ms in
 backbone/consumer.py) costs nothing here: a poll returns as soon as records come.
