@@ -4,37 +4,27 @@ the case. Every page is checked with axe-core; the case page is kept as a screen
 
 from __future__ import annotations
 
-import json
-import threading
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
-from werkzeug.serving import make_server
+from playwright.sync_api import sync_playwright
 
 from backbone.clock import UK
-from backbone.web import NODE_MODULES
 from services.casework.app import create_app
+from tests.browser.chromium import (
+    ARTEFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    accessibility_problems,
+    served,
+)
 from tests.integration.test_casework_api import (
     CRUSE_ID,
     a_referral,
     deliver,
     directory_service,
 )
-from tests.servers import free_port
 
-ARTEFACTS = Path(__file__).resolve().parent.parent.parent / "test-artefacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "correct horse battery"
 
 
@@ -56,12 +46,8 @@ def site(settings):
         deliver(casework.cases, "ServicePublished", service["service"]["id"], service)
     case = casework.cases.cases.find_one({"referral_id": referral["referral_id"]})
     casework.allocate(manager, case["_id"], coordinator["_id"])
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{port}", "casework": casework, "case_id": case["_id"]}
-    server.shutdown()
+    with served(app) as url:
+        yield {"url": url, "casework": casework, "case_id": case["_id"]}
 
 
 @pytest.fixture
@@ -72,17 +58,6 @@ def page():
         context = browser.new_context(bypass_csp=True)
         yield context.new_page()
         browser.close()
-
-
-def accessibility_problems(page: Page) -> list[str]:
-    """axe-core's serious and critical violations on the page as it is."""
-    page.evaluate((NODE_MODULES / "axe-core" / "axe.min.js").read_text())
-    result = page.evaluate("async () => JSON.stringify(await axe.run())")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
-        for v in json.loads(result)["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def test_a_coordinator_works_a_case_from_sign_in_to_close(site, page):

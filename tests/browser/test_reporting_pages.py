@@ -11,28 +11,29 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, sync_playwright
-from werkzeug.serving import make_server
 
 from backbone import mongo
 from backbone.clock import FIRST_CONTACT_WORKING_DAYS, today, working_days_between
 from backbone.events.envelope import Event
 from backbone.events.vocabulary import NEEDS, REFERRING_TEAMS
-from backbone.web import NODE_MODULES
 from services.reporting.app import create_app
 from services.reporting.figures import last_complete_months, month_label, months_between
 from services.reporting.pages import REPORT_TABLES
 from services.reporting.repository import BulkApplier, ReportingView
 from services.reporting.viewers import Viewers
-from tests.browser.test_coordinator_pages import ARTEFACTS, CHROMIUM, CHROMIUM_ARGS
-from tests.servers import free_port
+from tests.browser.chromium import (
+    ARTEFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    accessibility_problems,
+    served,
+)
 from tests.unit.reporting_events import case_event, contact, event, referral_received
 
 PASSWORD = "correct horse battery"
@@ -174,12 +175,8 @@ def site(settings):
     applier = BulkApplier(ReportingView(db).current())
     applier.add(histories(made, on))
     applier.flush()
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{port}", "referrals": made, "today": on}
-    server.shutdown()
+    with served(app) as url:
+        yield {"url": url, "referrals": made, "today": on}
 
 
 @pytest.fixture(scope="module")
@@ -201,17 +198,6 @@ def page(browser: Browser):
 
 
 # ---- what the user reads -----------------------------------------------------------------
-
-
-def accessibility_problems(page: Page) -> list[str]:
-    """axe-core's serious and critical violations on the page as it is."""
-    page.evaluate((NODE_MODULES / "axe-core" / "axe.min.js").read_text())
-    result = page.evaluate("async () => JSON.stringify(await axe.run())")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
-        for v in json.loads(result)["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def sign_in(page: Page, url: str, username: str) -> None:
