@@ -57,6 +57,10 @@ def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")
+
+
 def _env_float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
@@ -127,6 +131,27 @@ class Settings:
     # Exports meant for publication show counts from 1 to 4 as "fewer than 5". Off, as the
     # reports this service is modelled on publish them.
     reporting_hide_small_numbers: bool = False
+    # Notifications' email: any SMTP relay. The defaults reach the local mail server that
+    # `make run` starts (MailDev), which catches every message and shows it on a web page.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_security: str = "none"  # "starttls", "tls" (implicit TLS, port 465) or "none"
+    smtp_username: str | None = None
+    smtp_password: Secret | None = None
+    smtp_timeout_seconds: float = 10.0
+    mail_from: str = "Family Ties <notifications@familyties.invalid>"
+    mail_web_port: int = 1080  # the local mail server's web page and API
+    # Webhooks to addresses on loopback, private or link-local networks are refused unless
+    # this is on (`make run` turns it on for local receivers; docker-compose leaves it off).
+    webhook_allow_private_addresses: bool = False
+    webhook_timeout_seconds: float = 5.0
+    webhook_max_response_bytes: int = 64 * 1024
+    # A message not delivered within this long is given up as failed; a webhook endpoint
+    # whose messages fail that long is disabled and its partner told.
+    notification_retry_seconds: float = 3 * 24 * 3600.0
+    notification_first_retry_seconds: float = 30.0
+    # The managers' daily summary and every daily digest go out at this hour (UK time).
+    daily_summary_hour: int = 8
 
     def __post_init__(self) -> None:
         # Credentials that would silently go unused, or a login without them, are refused at
@@ -142,6 +167,10 @@ class Settings:
             raise ValueError("KAFKA_SASL_USERNAME/PASSWORD need a SASL_ KAFKA_SECURITY_PROTOCOL")
         if bool(self.mongodb_username) != bool(self.mongodb_password):
             raise ValueError("MONGODB_USERNAME and MONGODB_PASSWORD go together")
+        if self.smtp_security not in ("none", "starttls", "tls"):
+            raise ValueError("SMTP_SECURITY must be none, starttls or tls")
+        if bool(self.smtp_username) != bool(self.smtp_password):
+            raise ValueError("SMTP_USERNAME and SMTP_PASSWORD go together")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -208,8 +237,29 @@ class Settings:
             ),
             log_level=_env("LOG_LEVEL", cls.log_level),
             session_secret=_secret("FAMILYTIES_SESSION_SECRET"),
-            reporting_hide_small_numbers=_env("REPORTING_HIDE_SMALL_NUMBERS", "")
-            in ("1", "true", "yes"),
+            reporting_hide_small_numbers=_env_flag("REPORTING_HIDE_SMALL_NUMBERS"),
+            smtp_host=_env("SMTP_HOST", cls.smtp_host),
+            smtp_port=_env_int("SMTP_PORT", cls.smtp_port),
+            smtp_security=_env("SMTP_SECURITY", cls.smtp_security),
+            smtp_username=os.environ.get("SMTP_USERNAME") or None,
+            smtp_password=_secret("SMTP_PASSWORD"),
+            smtp_timeout_seconds=_env_float("SMTP_TIMEOUT_SECONDS", cls.smtp_timeout_seconds),
+            mail_from=_env("MAIL_FROM", cls.mail_from),
+            mail_web_port=_env_int("MAIL_WEB_PORT", cls.mail_web_port),
+            webhook_allow_private_addresses=_env_flag("WEBHOOK_ALLOW_PRIVATE_ADDRESSES"),
+            webhook_timeout_seconds=_env_float(
+                "WEBHOOK_TIMEOUT_SECONDS", cls.webhook_timeout_seconds
+            ),
+            webhook_max_response_bytes=_env_int(
+                "WEBHOOK_MAX_RESPONSE_BYTES", cls.webhook_max_response_bytes
+            ),
+            notification_retry_seconds=_env_float(
+                "NOTIFICATION_RETRY_SECONDS", cls.notification_retry_seconds
+            ),
+            notification_first_retry_seconds=_env_float(
+                "NOTIFICATION_FIRST_RETRY_SECONDS", cls.notification_first_retry_seconds
+            ),
+            daily_summary_hour=_env_int("DAILY_SUMMARY_HOUR", cls.daily_summary_hour),
         )
 
     def secret_key(self) -> str:

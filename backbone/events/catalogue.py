@@ -11,7 +11,7 @@ from functools import cached_property
 
 from marshmallow import Schema
 
-from backbone.events import case
+from backbone.events import case, notification, people
 from backbone.events.hsds import ServiceChangedSchema
 from backbone.events.referral import ReferralReceivedSchema
 
@@ -143,6 +143,34 @@ CATALOGUE: dict[str, EventType] = {
             "CaseReopened",
             case.CaseReopenedSchema,
             "A closed or declined case was opened again.",
+        ),
+        _version_1(
+            "referral",
+            "PartnerChanged",
+            people.PartnerChangedSchema,
+            "A partner organisation was added, given a new API key or removed: its name and "
+            "the SHA-256 hash of its key (never the key), so notifications can recognise it.",
+        ),
+        _version_1(
+            "casework",
+            "StaffChanged",
+            people.StaffChangedSchema,
+            "A coordinator or manager was added, changed or removed: name, work email address "
+            "and roles, so notifications can tell them of their cases.",
+        ),
+        _version_1(
+            "notifications",
+            "NotificationSent",
+            notification.NotificationSchema,
+            "A message was delivered: which kind, by which channel, to which kind of "
+            "recipient, after how many attempts. Never an address or the message's words.",
+        ),
+        _version_1(
+            "notifications",
+            "NotificationFailed",
+            notification.NotificationFailedSchema,
+            "A message could not be delivered after every attempt, or its endpoint was "
+            "disabled: why, in words with no personal data.",
         ),
     ]
 }
