@@ -150,6 +150,9 @@ class Settings:
     # whose messages fail that long is disabled and its partner told.
     notification_retry_seconds: float = 3 * 24 * 3600.0
     notification_first_retry_seconds: float = 30.0
+    # Threads of the notifications worker that send, each one message at a time: a crash
+    # can repeat at most this many messages (see services/notifications/delivery.py).
+    notification_sending_threads: int = 4
     # The managers' daily summary and every daily digest go out at this hour (UK time).
     daily_summary_hour: int = 8
 
@@ -258,6 +261,9 @@ class Settings:
             ),
             notification_first_retry_seconds=_env_float(
                 "NOTIFICATION_FIRST_RETRY_SECONDS", cls.notification_first_retry_seconds
+            ),
+            notification_sending_threads=_env_int(
+                "NOTIFICATION_SENDING_THREADS", cls.notification_sending_threads
             ),
             daily_summary_hour=_env_int("DAILY_SUMMARY_HOUR", cls.daily_summary_hour),
         )

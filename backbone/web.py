@@ -67,19 +67,24 @@ def create_service_app(
     outbox_collections: Sequence[Collection] = (),
     key_scheme: tuple[str, str] | None = None,
     key_for_every_operation: bool = False,
+    collectors: Sequence[Any] = (),
 ) -> tuple[Flask, Api]:
     """A Flask app with the backbone's parts: problem+json errors, request ids and JSON
     access logs, metrics (with the backlog of `outbox_collections`), health checks of the
     database and the broker, and the OpenAPI document, with `key_scheme` (name,
     description) as its bearer-key security scheme, which the document says every
-    operation needs if `key_for_every_operation`. Blueprints are the caller's."""
+    operation needs if `key_for_every_operation`, and `collectors` (Prometheus collectors
+    read at scrape time) on /metrics. Blueprints are the caller's."""
     checks = [database_check(db), broker_check(settings)]
     metrics_registry = None
-    if outbox_collections:
+    if outbox_collections or collectors:
         metrics_registry = CollectorRegistry()
+    if outbox_collections:
         metrics_registry.register(
             metrics.OutboxBacklog(lambda: outbox.backlog(list(outbox_collections)))
         )
+    for collector in collectors:
+        metrics_registry.register(collector)
     app = Flask(service)
     app.config.update(
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,

@@ -63,10 +63,13 @@ user directory "$secret"
 allow directory --operation IdempotentWrite --cluster
 allow directory --operation Create --operation Describe --operation Write --topic familyties.directory.events --topic familyties.event-log-counts
 
-# notifications: publishes and reads nothing yet
+# notifications: publishes on familyties.notifications.events; group notifications reads familyties.referral.events, familyties.casework.events; says its event log's count on familyties.event-log-counts
 secret=$(password NOTIFICATIONS_KAFKA_PASSWORD)
 user notifications "$secret"
-allow notifications --operation Create --operation Describe --topic familyties.notifications.events
+allow notifications --operation IdempotentWrite --cluster
+allow notifications --operation Read --group notifications
+allow notifications --operation Create --operation Describe --operation Write --topic familyties.dead-letter.notifications --topic familyties.event-log-counts --topic familyties.notifications.events
+allow notifications --operation Describe --operation Read --topic familyties.casework.events --topic familyties.referral.events
 
 # reporting: group reporting reads familyties.referral.events, familyties.casework.events, familyties.directory.events; reads familyties.event-log-counts (in no group)
 secret=$(password REPORTING_KAFKA_PASSWORD)

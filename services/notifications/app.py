@@ -1,11 +1,38 @@
 """The notifications web process: `gunicorn "services.notifications.app:create_app()"`."""
 
+from __future__ import annotations
+
 from flask import Flask
 
+from backbone import mongo
 from backbone.settings import Settings
-from services.basic import basic_app
-from services.notifications import SERVICE
+from backbone.web import create_service_app, register_api, start
+from services.notifications import SERVICE, templates
+from services.notifications.api import blp
+from services.notifications.endpoints import Endpoints
+from services.notifications.metrics import OldestQueued
+from services.notifications.repository import Store
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    return basic_app(SERVICE, "Family Ties notifications", settings)
+def create_app(settings: Settings | None = None, resolver=None) -> Flask:
+    templates.check_all()  # a bad template stops the process here, not at send time
+    settings, db = start(SERVICE, settings)
+    store = Store(db)
+    mongo.ensure_indexes(store)
+    app, api = create_service_app(
+        SERVICE,
+        "Family Ties notifications",
+        db,
+        settings,
+        [store.messages],
+        ("partnerKey", "The partner's intake API key"),
+        key_for_every_operation=True,
+        collectors=[OldestQueued(store.oldest_queued)],
+    )
+    app.extensions["store"] = store
+    guard = {"resolver": resolver} if resolver else {}
+    app.extensions["endpoints"] = Endpoints(
+        store, settings.webhook_allow_private_addresses, **guard
+    )
+    register_api(app, api, blp, store.partners, "partner")
+    return app
