@@ -26,7 +26,7 @@ Resolver = Callable[[str, int], list[str]]
 MAX_URL_LENGTH = 2000
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 # A host name's characters (ASCII only: an internationalised name is written as xn--).
-_HOST_NAME = re.compile(r"[A-Za-z0-9._-]+")
+_HOST_NAME = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?")
 # Printable ASCII except space and backslash (which browsers read as "/", urlsplit does not).
 _URL_CHARACTERS = re.compile(r"[!-\[\]-~]+")
 
@@ -61,7 +61,10 @@ class Target:
 
 def system_resolver(host: str, port: int) -> list[str]:
     """The machine's resolver; raises OSError (socket.gaierror) when the name does not resolve."""
-    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    except UnicodeError as error:  # the idna codec's verdict on a malformed name
+        raise socket.gaierror(f"{host}: {error}") from None
     return [str(sockaddr[0]) for family, _, _, _, sockaddr in found if family in _IP_FAMILIES]
 
 
@@ -101,8 +104,7 @@ def parse_target(url: str, allow_private: bool) -> Target:
         raise RefusedAddress("the URL has no host")
     if port == 0:
         raise RefusedAddress("the URL's port must be from 1 to 65535")
-    literal = _ip_or_none(hostname)
-    if literal is None and not _HOST_NAME.fullmatch(hostname):
+    if _ip_or_none(hostname) is None and not _is_host_name(hostname):
         raise RefusedAddress("the URL's host is neither a host name nor an IP address")
     default_port = _DEFAULT_PORTS[scheme]
     shown_host = f"[{hostname}]" if ":" in hostname else hostname
@@ -180,6 +182,17 @@ def addresses_to_call(url: str, allow_private: bool, resolver: Resolver) -> list
     resolve.
     """
     return addresses_for(parse_target(url, allow_private), allow_private, resolver)
+
+
+def _is_host_name(host: str) -> bool:
+    # Labels of 1 to 63 characters, 253 in all (a final dot allowed): what a resolver
+    # accepts, so a name never fails there for its form.
+    labels = host.removesuffix(".").split(".")
+    return (
+        _HOST_NAME.fullmatch(host) is not None
+        and len(host) <= 254
+        and all(1 <= len(label) <= 63 for label in labels)
+    )
 
 
 def _ip_or_none(host: str) -> IPAddress | None:
