@@ -314,6 +314,7 @@ def _exchange(
     else:
         response.close()
         response.release_conn()
+    if not complete:
         error = error or (TIMED_OUT if expired and read_error != ANSWER_TOO_LARGE else read_error)
     return _Outcome(status=status, retry_after_seconds=retry_after, error=error, connected=True)
 
