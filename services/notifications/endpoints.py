@@ -53,6 +53,8 @@ class Endpoints:
             address_guard.addresses_to_call(url, self.allow_private, self.resolver)
         except address_guard.RefusedAddress as refused:
             raise NotAllowed(str(refused), "/url") from None
+        except OSError:  # the name does not resolve (now): it cannot be checked
+            raise NotAllowed("The address's host name does not resolve.", "/url") from None
 
     def of_partner(self, partner: dict) -> list[dict]:
         return self.store.partner_endpoints(partner["_id"])
