@@ -108,28 +108,22 @@ def database(storage: Path, log_dir: Path, port: int | None = None, auth: bool =
 
 @contextmanager
 def mail_server(log_dir: Path):
-    """MailDev as `make run` starts it (deploy/local/mail: its settings file, 127.0.0.1 only,
-    no MAILDEV_* variables), its mail in a folder of its own, readable by this user only and
-    removed afterwards; yields (SMTP port, web port, process)."""
+    """MailDev started by `make run`'s own script (deploy/local/mail), its mail in a folder
+    readable by this user only and removed afterwards; yields (SMTP port, web port,
+    process)."""
     smtp_port = free_port()
     web_port = free_port()
     while web_port == smtp_port:
         web_port = free_port()
-    env = {name: value for name, value in os.environ.items() if not name.startswith("MAILDEV_")}
-    with tempfile.TemporaryDirectory(prefix="maildev-") as mail_dir:
+    with tempfile.TemporaryDirectory(prefix="maildev-") as var_dir:
+        env = os.environ | {
+            "FAMILYTIES_VAR_DIR": var_dir,
+            "SMTP_PORT": str(smtp_port),
+            "MAIL_WEB_PORT": str(web_port),
+        }
         with open(log_dir / f"mail-{smtp_port}.log", "ab") as log:
             process = subprocess.Popen(
-                [
-                    ROOT / "node_modules/.bin/maildev",
-                    "--config",
-                    ROOT / "deploy/local/maildev.json",
-                    "--smtp",
-                    str(smtp_port),
-                    "--web",
-                    str(web_port),
-                    "--mail-directory",
-                    mail_dir,
-                ],
+                [ROOT / "deploy/local/mail"],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
