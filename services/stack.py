@@ -2,10 +2,11 @@
 
 supervisord restarts any process that exits (pausing longer each time one keeps failing
 at once), as docker-compose's restart policy does in production, and sends every log line
-to this terminal. Ctrl-C stops the web processes first, then the workers, then the broker
-and the database, each within its grace period. Settings are resolved here once and handed
-to every process through the environment, so the ports and paths printed are the ones in
-use.
+to this terminal. Ctrl-C stops the web processes first, then the workers, then the
+servers (broker, database and the local mail server, MailDev, which catches every email the
+system sends and shows it on a web page), each within its grace period. Settings are
+resolved here once and handed to every process through the environment, so the ports and
+paths printed are the ones in use.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ BIN = Path(sys.executable).parent
 # (group, priority, grace seconds): started in this order, stopped in the reverse one,
 # each group only once the one before it has stopped.
 GROUPS = [("servers", 100, 30), ("workers", 200, 20), ("web", 300, 20)]
+# The local mail server listens on this machine only (deploy/local/mail).
+MAIL_HOST = "127.0.0.1"
 
 
 def environment(settings: Settings) -> dict[str, str]:
@@ -42,8 +45,14 @@ def environment(settings: Settings) -> dict[str, str]:
         "DATABASE_PORT": str(db_port),
         "BROKER_HOST": broker_host,
         "BROKER_PORT": str(broker_port),
+        "SMTP_HOST": settings.smtp_host,
+        "SMTP_PORT": str(settings.smtp_port),
+        "MAIL_WEB_PORT": str(settings.mail_web_port),
         "PYTHONUNBUFFERED": "1",
     }
+    # Partners' webhook receivers run on this machine when developing: let them be reached
+    # (production leaves this off), unless the environment already says otherwise.
+    env.setdefault("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "1")
     for name in NAMES:
         env[f"{name.upper()}_PORT"] = str(settings.ports[name])
     return env
@@ -53,6 +62,7 @@ def programs() -> dict[str, tuple[str, str]]:
     """Every process of the stack: name, (group, command)."""
     found = {"database": ("servers", "deploy/local/database")}
     found["broker"] = ("servers", "deploy/local/broker")
+    found["mail"] = ("servers", "deploy/local/mail")
     for name in NAMES:
         found[f"{name}-worker"] = ("workers", f"deploy/local/worker {name}")
         found[f"{name}-web"] = ("web", f"deploy/local/web {name}")
@@ -94,8 +104,9 @@ def supervisor_config(settings: Settings) -> str:
 
 
 def prepare(settings: Settings) -> Path:
-    """Data persists in var/db; per-run state (metrics files, supervisord's socket and
-    configuration) starts afresh. var/ holds special-category data: its owner's only."""
+    """Data persists in var/db; per-run state (metrics files, the mail caught, supervisord's
+    socket and configuration) starts afresh. var/ holds special-category data: its owner's
+    only."""
     var = settings.var_dir.resolve()
     var.mkdir(mode=0o700, parents=True, exist_ok=True)
     var.chmod(0o700)
@@ -116,6 +127,8 @@ def where_everything_is(settings: Settings) -> str:
     lines += [
         f"  {'broker':<14} {settings.kafka_bootstrap_servers}  (Kafka protocol)",
         f"  {'database':<14} {settings.mongodb_uri}",
+        f"  {'mail':<14} http://{MAIL_HOST}:{settings.mail_web_port}  (every email the system "
+        f"sends, caught here; SMTP {MAIL_HOST}:{settings.smtp_port})",
         f"  {'data':<14} {settings.var_dir.resolve()}",
         "",
         "Give a partner an API key:  .venv/bin/familyties partners create 'Partner name'",

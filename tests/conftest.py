@@ -9,6 +9,7 @@ import pytest
 
 from backbone.settings import Secret, Settings
 from tests import servers
+from tests.mail_catcher import MailCatcher
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +27,22 @@ def kafka_server(logs_dir):
 def mongo_server(tmp_path_factory, logs_dir):
     with servers.database(tmp_path_factory.mktemp("db"), logs_dir) as (uri, process):
         yield uri, process
+
+
+@pytest.fixture(scope="session")
+def mail_server(logs_dir):
+    """A real mail server (MailDev), started on first use, once for the session."""
+    with servers.mail_server(logs_dir) as (smtp_port, web_port, process):
+        yield smtp_port, web_port, process
+
+
+@pytest.fixture
+def mail(mail_server) -> MailCatcher:
+    """The session's mail server, emptied for this test. Send to it by giving a test's
+    settings `smtp_port=mail.smtp_port`; read what it caught with `mail.emails()`."""
+    catcher = MailCatcher(mail_server[0], mail_server[1])
+    catcher.clear()
+    return catcher
 
 
 @pytest.fixture

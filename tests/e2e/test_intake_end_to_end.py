@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import smtplib
 from collections import defaultdict
+from email.message import EmailMessage
 
 import pytest
 import requests
@@ -14,6 +16,7 @@ from tests.background import wait_for
 from tests.e2e.stack import Stack
 from tests.factories import referral
 from tests.kafka_reader import read_topic, subjects_seen
+from tests.mail_catcher import subject
 
 pytestmark = pytest.mark.e2e
 TOPIC = topic_of("referral")
@@ -86,12 +89,43 @@ def test_with_the_broker_paused_intake_answers_and_every_event_arrives_once(stac
     assert all(len(one) == 1 for one in event_ids.values()), "one event, once, per referral"
 
 
+def send_mail(stack: Stack, title: str) -> None:
+    email = EmailMessage()
+    email["From"], email["To"], email["Subject"] = "a@example.org", "b@example.org", title
+    email.set_content("Hello.")
+    with smtplib.SMTP(stack.mail.host, stack.mail.smtp_port, timeout=10) as smtp:
+        smtp.send_message(email)
+
+
+def subjects(stack: Stack) -> list[str]:
+    return [subject(email) for email in stack.mail.emails()]
+
+
+def test_the_mail_server_runs_with_the_stack_and_its_page_is_printed(stack):
+    assert "RUNNING" in stack.control("status", "servers:mail")
+    printed = stack.log_path.read_text()
+    assert (
+        f"http://127.0.0.1:{stack.mail.web_port}  (every email the system sends, caught here; "
+        f"SMTP 127.0.0.1:{stack.mail.smtp_port})"
+    ) in printed
+    page = requests.get(stack.mail.url, headers={"Accept": "text/html"}, timeout=10)
+    assert page.status_code == 200 and "<title>MailDev" in page.text
+
+    send_mail(stack, "Caught by make run's mail server")
+    assert wait_for(lambda: "Caught by make run's mail server" in subjects(stack), timeout=10)
+    log = stack.log_path.read_text()
+    assert "b@example.org" not in log and "Caught by make run's mail server" not in log
+
+
 def test_ctrl_c_stops_everything_and_a_restart_keeps_the_referrals(stack, partner):
     created = post(stack, partner, referral(500)).json()["id"]
+    send_mail(stack, "Caught for this run only")
+    assert wait_for(lambda: "Caught for this run only" in subjects(stack), timeout=10)
     stack.stop()
     assert stack.listening_ports() == []
 
     stack.start()
+    assert "Caught for this run only" not in subjects(stack)  # no copy outlives the run
     response = requests.get(
         f"{stack.url('referral')}/v1/referrals/{created}", headers=partner, timeout=10
     )

@@ -16,6 +16,7 @@ from services import NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED_FROM_ENV = re.compile(r"^\$\{(?P<name>[A-Z0-9_]+):\?[^}]*\}$")
+WITH_DEFAULT = re.compile(r"\$\{[A-Z0-9_]+:-(?P<default>[^}]*)\}")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|_KEY$")
 
 
@@ -31,6 +32,11 @@ def containers(compose) -> dict[str, dict]:
 
 def environment(container: dict) -> dict[str, str]:
     return {name: str(value) for name, value in container.get("environment", {}).items()}
+
+
+def as_compose_gives_it(value: str) -> str:
+    """A value's `${NAME:-default}` parts as compose gives them when NAME is unset."""
+    return WITH_DEFAULT.sub(lambda found: found["default"], value)
 
 
 def from_env(value: str) -> str | None:
@@ -95,12 +101,29 @@ def test_no_two_services_share_a_credential(containers):
 def test_each_container_s_environment_makes_settings_the_code_accepts(
     containers, monkeypatch, service, role
 ):
+    monkeypatch.delenv("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", raising=False)  # as in a container
     for variable, value in environment(containers[f"{service}-{role}"]).items():
-        monkeypatch.setenv(variable, f"from-{from_env(value)}" if from_env(value) else value)
+        given = f"from-{from_env(value)}" if from_env(value) else as_compose_gives_it(value)
+        monkeypatch.setenv(variable, given)
     settings = Settings.from_env()
     assert settings.mongodb_username == service
+    assert not settings.webhook_allow_private_addresses
     login = kafka.client_config(settings).get("sasl_plain_username")
     assert login == (service if role == "worker" else None)
+
+
+def test_the_notifications_worker_alone_sends_mail_through_a_relay_with_its_own_login(containers):
+    env = environment(containers["notifications-worker"])
+    assert from_env(env["SMTP_HOST"]) == "SMTP_HOST"
+    assert from_env(env["SMTP_USERNAME"]) == "SMTP_USERNAME"
+    assert from_env(env["SMTP_PASSWORD"]) == "SMTP_PASSWORD"
+    assert from_env(env["MAIL_FROM"]) == "MAIL_FROM"
+    assert (env["SMTP_SECURITY"], as_compose_gives_it(env["SMTP_PORT"])) == ("starttls", "587")
+    assert env["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"] == "0"
+    with_mail_login = {name for name, c in containers.items() if "SMTP_PASSWORD" in environment(c)}
+    assert with_mail_login == {"notifications-worker"}
+    # production mails through a real relay: `make run`'s local mail server is not here
+    assert not [name for name, c in containers.items() if "maildev" in str(c).lower()]
 
 
 def test_the_broker_allows_nothing_no_acl_allows(containers):
