@@ -13,13 +13,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pymongo.database import Database
 
-from backbone.api_keys import KeyHolders, hash_key
+from backbone import outbox
+from backbone.api_keys import HIDDEN, KeyHolders, hash_key
 from backbone.clock import now
 
 MIN_PASSWORD_LENGTH = 12
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
-HIDDEN = {"api_key_hash": 0, "password_hash": 0}
 
 
 class LockedOut(Exception):
@@ -61,11 +61,12 @@ class Accounts(KeyHolders):
         self.attempts.create_index("expires_at", expireAfterSeconds=0)
 
     def create_account(
-        self, username: str, name: str, role: str, password: str
+        self, username: str, name: str, role: str, password: str, **fields: Any
     ) -> tuple[dict[str, Any], str]:
-        """A new account with one role, and its API key, which is never shown again."""
+        """A new account with one role (and any other `fields` its kind keeps), and its
+        API key, which is never shown again."""
         return self.create(
-            name, username=username, password_hash=_HASHER.hash(password), roles=[role]
+            name, username=username, password_hash=_HASHER.hash(password), roles=[role], **fields
         )
 
     def sign_in(self, username: str, password: str) -> dict[str, Any] | None:
@@ -85,7 +86,9 @@ class Accounts(KeyHolders):
         recent = self.attempts.count_documents({"username": username, "expires_at": {"$gt": at}})
         if recent > MAX_FAILURES:
             raise LockedOut()
-        account = self.collection.find_one({"username": username, "revoked_at": None})
+        account = self.collection.find_one(
+            {"username": username, "revoked_at": None}, outbox.WITHOUT_LOG
+        )
         try:
             _HASHER.verify(account["password_hash"] if account else _UNKNOWN, password)
         except (VerificationError, InvalidHashError):

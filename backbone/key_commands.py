@@ -9,11 +9,31 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+from marshmallow import ValidationError, validate
 
 from backbone.accounts import MIN_PASSWORD_LENGTH, Accounts
 from backbone.api_keys import KeyHolders
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,63}\Z")
+MAX_EMAIL_LENGTH = 254  # the most a path in SMTP may carry (RFC 5321)
+_EMAIL = validate.Email()
+
+
+def email_address(_ctx, _param, value: str | None) -> str | None:
+    """A click callback: a work email address, as events and messages will carry it."""
+    if value is None:
+        return None
+    address = value.strip()
+    try:
+        if len(address) > MAX_EMAIL_LENGTH:
+            raise ValidationError("too long")
+        _EMAIL(address)
+    except ValidationError:
+        raise click.BadParameter(
+            f"give an email address such as casey.coordinator@example.org "
+            f"(up to {MAX_EMAIL_LENGTH} characters)"
+        ) from None
+    return address
 
 
 def show_new_key(created: str, api_key: str) -> None:
@@ -42,22 +62,38 @@ def add_revoke_command(group: click.Group, holders: Callable[[], KeyHolders], wh
 
 
 def add_account_commands(
-    group: click.Group, accounts: Callable[[], Accounts], roles: dict[str, str]
+    group: click.Group,
+    accounts: Callable[[], Accounts],
+    roles: dict[str, str],
+    with_email: bool = False,
 ) -> None:
     """`<group> create USERNAME --name --role`, `<group> list` and `<group> revoke ID` for
-    people who sign in to a service's pages with one of `roles`."""
+    people who sign in to a service's pages with one of `roles`; `with_email`, for those
+    who may be sent messages, adds `create --email`."""
 
     def password(_ctx, _param, value: str) -> str:
         if len(value) < MIN_PASSWORD_LENGTH:
             raise click.BadParameter(f"use at least {MIN_PASSWORD_LENGTH} characters")
         return value
 
+    def email_option(command: Callable) -> Callable:
+        if not with_email:
+            return command
+        return click.option(
+            "--email",
+            callback=email_address,
+            help="Their work email address, where they are told of their cases.",
+        )(command)
+
     @group.command("create")
     @click.argument("username")
     @click.option("--name", required=True, help="How colleagues and the pages name them.")
     @click.option("--role", required=True, type=click.Choice(list(roles)))
+    @email_option
     @click.password_option(callback=password, help="Asked for when not given.")
-    def create(username: str, name: str, role: str, password: str) -> None:
+    def create(
+        username: str, name: str, role: str, password: str, email: str | None = None
+    ) -> None:
         """Add an account, and print its API key (for integrations) once."""
         username = username.lower()
         if not USERNAME.match(username):
@@ -67,7 +103,8 @@ def add_account_commands(
         name = " ".join(name.split())
         if not 1 <= len(name) <= 200:
             raise click.BadParameter("give their name, up to 200 characters", param_hint="--name")
-        account, api_key = accounts().create_account(username, name, role, password)
+        fields = {"email": email} if email is not None else {}
+        account, api_key = accounts().create_account(username, name, role, password, **fields)
         show_new_key(
             f"{role.capitalize()} {account['name']} created with id {account['_id']}.", api_key
         )

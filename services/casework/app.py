@@ -24,7 +24,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     mongo.ensure_indexes(cases, staff)
 
     app, api = create_service_app(
-        SERVICE, "Family Ties casework", db, settings, [cases.cases], ("staffKey", "Staff API key")
+        SERVICE,
+        "Family Ties casework",
+        db,
+        settings,
+        [cases.cases, staff.collection],
+        ("staffKey", "Staff API key"),
     )
     app.extensions["casework"] = Casework(cases, staff)
     register_api(app, api, blp, staff, "staff")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from backbone import mongo
-from backbone.key_commands import add_account_commands
+from backbone.key_commands import add_account_commands, email_address
 from backbone.settings import Settings
 from services.casework import SERVICE
 from services.casework.staff import ROLES, Staff
@@ -27,4 +27,15 @@ def staff() -> None:
     """Coordinators and managers."""
 
 
-add_account_commands(staff, _staff, ROLES)
+add_account_commands(staff, _staff, ROLES, with_email=True)
+
+
+@staff.command("set-email")
+@click.argument("username")
+@click.argument("address", callback=email_address)
+def set_email(username: str, address: str) -> None:
+    """Set or change someone's work email address, where they are told of their cases."""
+    account = _staff().set_email(username.lower(), address)
+    if account is None:
+        raise click.ClickException(f"No active account has the username {username}.")
+    click.echo(f"{account['name']} ({account['username']}) now has the email address {address}.")

@@ -1,13 +1,20 @@
 """Staff accounts: coordinators and managers, who sign in to the pages with a password
-and may hold an API key for integrations (see backbone.accounts)."""
+and may hold an API key for integrations (see backbone.accounts), and may have a work
+email address. Each is announced as StaffChanged when it is added, when its email
+address changes and when it is revoked, so notifications can tell them of their cases."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pymongo.database import Database
 
+from backbone import outbox
 from backbone.accounts import Accounts
+from backbone.clock import now
+from backbone.events.envelope import new_event
+from services.casework import SOURCE
 
 KEY_PREFIX = "fts_"
 ROLES = {
@@ -20,9 +27,39 @@ class Staff(Accounts):
     def __init__(self, db: Database) -> None:
         super().__init__(db, "staff", KEY_PREFIX)
 
+    def ensure_indexes(self) -> None:
+        super().ensure_indexes()
+        outbox.ensure_index(self.collection)
+
+    def announcement(self, holder: dict[str, Any], at: datetime) -> list[dict]:
+        return [new_event("StaffChanged", SOURCE, holder["_id"], staff_changed(holder, at))]
+
     def coordinators(self) -> list[dict[str, Any]]:
         return list(
             self.collection.find(
                 {"roles": "coordinator", "revoked_at": None}, {"name": 1, "roles": 1}
             ).sort("name", 1)
         )
+
+    def set_email(self, username: str, email: str) -> dict[str, Any] | None:
+        """Give a current account this work email address, announced as StaffChanged in
+        the same write (nothing is written if it has it already); answer the account, or
+        None if no current account has this username."""
+        found = self.collection.find_one({"username": username, "revoked_at": None}, {"email": 1})
+        if found is None:
+            return None
+        if found.get("email") == email:
+            return self.by_id(found["_id"])
+        return self.change(found["_id"], {"email": email}, now())
+
+
+def staff_changed(account: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """StaffChanged's data: the account as it is at `at`."""
+    return {
+        "staff_id": account["_id"],
+        "name": account["name"],
+        "email": account.get("email"),
+        "roles": list(account["roles"]),
+        "active": account["revoked_at"] is None,
+        "at": at.isoformat(),
+    }

@@ -1,5 +1,6 @@
 """The casework worker: opens a case for each referral, keeps its view of the directory,
-and relays its own events (CaseOpened, CaseAllocated, ...) from the outbox to Kafka."""
+and relays its own events (CaseOpened, CaseAllocated, ..., StaffChanged) from the outbox
+to Kafka."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from backbone.worker import WorkerPlan, consumer_task
 from services.casework import GROUP, SERVICE
 from services.casework.handlers import handlers
 from services.casework.repository import Cases
+from services.casework.staff import Staff
 
 READS = [topic_of("referral"), topic_of("directory")]
 
@@ -18,12 +20,20 @@ READS = [topic_of("referral"), topic_of("directory")]
 def plan(settings: Settings) -> WorkerPlan:
     db = mongo.database(settings, SERVICE)
     cases = Cases(db)
+    staff = Staff(db)
+
+    def setup() -> None:
+        cases.ensure_indexes()  # the unique referral index keeps one case per referral
+        staff.ensure_indexes()
+        # Accounts made before staff were announced: announced once, as they are now.
+        staff.announce_unannounced()
+
     return WorkerPlan(
         SERVICE,
         topics=[topic_of(SERVICE), *READS, dead_letter_topic(GROUP)],
         tasks={
             "consumer": consumer_task(settings, GROUP, READS, handlers(cases), db),
         },
-        event_log=[cases.cases.name],
-        setup=cases.ensure_indexes,  # the unique referral index keeps one case per referral
+        event_log=[cases.cases.name, staff.collection.name],
+        setup=setup,
     )

@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         "Family Ties intake",
         db,
         settings,
-        [referrals.collection],
+        [referrals.collection, partners.collection],
         ("partnerKey", "Partner API key"),
         key_for_every_operation=True,
     )

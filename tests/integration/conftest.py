@@ -6,11 +6,17 @@ import pytest
 from click.testing import CliRunner
 
 from backbone import mongo
+from backbone.events.catalogue import topic_of
+from backbone.events.envelope import Event, decode
+from backbone.kafka import ensure_topics
+from backbone.relay import OutboxRelay
+from backbone.worker import event_log
 from services.casework.app import create_app as create_casework_app
-from services.cli import main
+from services.cli import main, worker_plan
 from services.directory.app import create_app as create_directory_app
 from services.referral.app import create_app
 from services.reporting.app import create_app as create_reporting_app
+from tests.kafka_reader import read_topic
 
 
 @pytest.fixture
@@ -20,6 +26,42 @@ def familyties(settings, monkeypatch):
     monkeypatch.setenv("MONGODB_DATABASE_PREFIX", settings.database_prefix)
     runner = CliRunner()
     return lambda *args: runner.invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def publish(settings):
+    """Publish what a service's worker would (every collection of its plan's event log,
+    through its outbox relay) to its topic, now."""
+
+    def publish(service: str) -> None:
+        topic = topic_of(service)
+        ensure_topics(settings, [topic])
+        relay = OutboxRelay(event_log(settings, worker_plan(service, settings)), settings, [topic])
+        try:
+            while relay.relay_once():
+                pass
+        finally:
+            relay.close()
+
+    return publish
+
+
+@pytest.fixture
+def published_about(settings):
+    """The raw records of a service's topic about `subject`, once `expected` have come (and
+    any more that follow within a second), and the events they carry."""
+
+    def published_about(service: str, subject: str, expected: int) -> tuple[list, list[Event]]:
+        records = read_topic(
+            settings.kafka_bootstrap_servers,
+            topic_of(service),
+            lambda seen: sum(r.key == subject.encode() for r in seen) >= expected,
+            settle=1,
+        )
+        about = [r for r in records if r.key == subject.encode()]
+        return about, [decode(r.value) for r in about]
+
+    return published_about
 
 
 @pytest.fixture

@@ -27,12 +27,14 @@ from backbone.log_counts import (
 )
 from backbone.relay import STATE, OutboxRelay, request_republish
 from services.referral import SOURCE
+from services.referral.partners import Partners
 from services.referral.repository import Referrals
 from tests import servers
 from tests.background import wait_for
 from tests.factories import referral, referral_received_data, stored_referral
 
 EVENTS = topic_of("referral")
+LOG = outbox.LOG_FIELDS
 MARGIN = 0.2
 
 
@@ -159,14 +161,19 @@ def test_a_second_counter_of_the_same_log_does_not_count_twice(counting):
 
 
 def test_the_worker_makes_the_topic_and_says_its_services_count(settings, logs_dir, tmp_path):
-    """The real worker process, on a broker of this test's own."""
+    """The real worker process, on a broker of this test's own. Its count is of every
+    collection of its event log: 30 referrals' events, and partners' (one made before
+    partners were announced, which the worker announces when it starts)."""
     with servers.broker(logs_dir) as (bootstrap, _):
         settings = dataclasses.replace(settings, kafka_bootstrap_servers=bootstrap)
         referrals = Referrals(mongo.database(settings, "referral"))
         referrals.ensure_indexes()
         records = [stored_referral(referral(n + 1), str(uuid.uuid4())) for n in range(30)]
         referrals.collection.insert_many(records)
-        newest = max(r["events"][0]["id"] for r in records)
+        partners = Partners(referrals.collection.database)
+        old, _ = partners.create("Routes out of Prison Lanarkshire")
+        partners.collection.update_one({"_id": old["_id"]}, {"$unset": dict.fromkeys(LOG, "")})
+        partners.create("Routes out of Prison Glasgow")
         env = os.environ | {
             "MONGODB_URI": settings.mongodb_uri,
             "MONGODB_DATABASE_PREFIX": settings.database_prefix,
@@ -178,14 +185,15 @@ def test_the_worker_makes_the_topic_and_says_its_services_count(settings, logs_d
         with (tmp_path / "worker.log").open("wb") as log:
             worker = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
             try:
-                assert wait_for(lambda: counted(settings, "referral") == 30, timeout=20), (
+                assert wait_for(lambda: counted(settings, "referral") == 32, timeout=20), (
                     tmp_path / "worker.log"
                 ).read_text()[-2000:]
             finally:
                 worker.terminate()
                 worker.wait(20)
         count = read_event_log_counts(settings)["referral"]
-        assert count.through == newest
+        announced = partners.collection.find_one({"_id": old["_id"]})["events"][0]["id"]
+        assert count.through == announced  # the newest event: made when the worker started
         topic = kafka.describe(kafka.admin(settings), [TOPIC])[TOPIC]
         assert topic.partitions == 1
 
