@@ -115,9 +115,12 @@ class Stack:
     def new_partner_key(self, name: str) -> str:
         return self.familyties("partners", "create", name).strip().splitlines()[-1]
 
-    def new_staff(self, username: str, role: str) -> tuple[str, dict[str, str]]:
+    def new_staff(
+        self, username: str, role: str, email: str | None = None
+    ) -> tuple[str, dict[str, str]]:
         """A casework account: its id, and the Authorization header of its API key."""
         account = ["--name", username.title(), "--role", role, "--password", "a long password"]
+        account += ["--email", email] if email else []
         output = self.familyties("casework", "staff", "create", username, *account)
         lines = output.strip().splitlines()
         staff_id = lines[0].rsplit(" ", 1)[-1].rstrip(".")
