@@ -19,7 +19,7 @@ EXPECTED_READS = {
     "referral": {topic_of("casework")},
     "casework": {topic_of("referral"), topic_of("directory")},
     "directory": set(),
-    "notifications": set(),
+    "notifications": {topic_of("referral"), topic_of("casework")},
     "reporting": {
         topic_of("referral"),
         topic_of("casework"),
@@ -87,7 +87,7 @@ def test_each_service_writes_only_its_own_topic_and_its_dead_letters(acls, plans
 
 def test_the_services_that_publish_events_write_their_counts_and_reporting_reads_them(acls, plans):
     publishers = {name for name, plan in plans.items() if plan.event_log}
-    assert publishers == {"referral", "casework", "directory"}
+    assert publishers == {"referral", "casework", "directory", "notifications"}
     assert who(acls, "Write", "topic", log_counts.TOPIC) == publishers
     assert who(acls, "Create", "topic", log_counts.TOPIC) == publishers
     readers = {
