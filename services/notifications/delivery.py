@@ -18,7 +18,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from backbone import logs
 from backbone.clock import now
 from backbone.events.catalogue import source_of
 from backbone.events.envelope import new_event
@@ -73,19 +72,26 @@ class Sender:
             seconds=3 * max(settings.smtp_timeout_seconds, settings.webhook_timeout_seconds)
         )
         self.source = source_of(SERVICE)
-        self._warnings = logs.Throttle(settings.warning_interval_seconds)
+        self._sweep_lock = threading.Lock()
+        self._next_sweep = 0.0
 
     def run(self, stop: threading.Event, idle_seconds: float = 0.1) -> None:
-        next_sweep = 0.0
+        """One sending thread; the worker runs several on this one Sender."""
         try:
             while not stop.is_set():
                 if not self.send_one():
                     stop.wait(idle_seconds)
-                if self.clock().timestamp() >= next_sweep:
-                    self.store.release_stuck_lanes()
-                    next_sweep = self.clock().timestamp() + SWEEP_SECONDS
+                self.sweep()
         finally:
             self.channels["email"].close()
+
+    def sweep(self) -> None:
+        """Set stuck lanes going, every SWEEP_SECONDS, by whichever thread comes first."""
+        with self._sweep_lock:
+            if self.clock().timestamp() < self._next_sweep:
+                return
+            self._next_sweep = self.clock().timestamp() + SWEEP_SECONDS
+        self.store.release_stuck_lanes()
 
     def send_one(self) -> bool:
         """Claim one due message and deliver it; False when none is due."""

@@ -5,6 +5,7 @@ reference and a link, never a family's details."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -244,7 +245,7 @@ def summary_messages(
         return []
     values = waiting_summary_values(waiting, on, links)
     found = _to_staff("waiting_summary", MANAGER, values, None, staff)
-    return [Intent(**{**i.__dict__, "held": False}) for i in found]
+    return [dataclasses.replace(intent, held=False) for intent in found]
 
 
 def _uk_date(moment: datetime | str) -> date:
