@@ -1,11 +1,9 @@
 """People who sign in to a service's pages with a username and a password (casework's
 staff today; reporting and partner users next). A password is kept as an Argon2id hash,
-an API key (for integrations) as a SHA-256 hash, shown once. Sessions are kept in the
-database, so signing out ends one for good."""
+an API key (for integrations) as a SHA-256 hash, shown once. Sessions: backbone.sessions."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -14,8 +12,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from pymongo.database import Database
 
 from backbone import outbox
-from backbone.api_keys import HIDDEN, KeyHolders, hash_key
+from backbone.api_keys import HIDDEN, KeyHolders
 from backbone.clock import now
+from backbone.sessions import SessionKeeping
 
 MIN_PASSWORD_LENGTH = 12
 MAX_FAILURES = 5
@@ -32,7 +31,7 @@ _HASHER = PasswordHasher()
 _UNKNOWN = _HASHER.hash("no such account")
 
 
-class Accounts(KeyHolders):
+class Accounts(KeyHolders, SessionKeeping):
     """Accounts in `db[collection]`, with their sessions and sign-in attempts beside them.
 
     Sessions and attempts carry `expires_at`, and a TTL index deletes them once it has
@@ -55,8 +54,7 @@ class Accounts(KeyHolders):
     def ensure_indexes(self) -> None:
         super().ensure_indexes()
         self.collection.create_index("username", unique=True)
-        self.sessions.create_index("account_id")
-        self.sessions.create_index("expires_at", expireAfterSeconds=0)
+        self.ensure_session_indexes()
         self.attempts.create_index([("username", 1), ("expires_at", 1)])
         self.attempts.create_index("expires_at", expireAfterSeconds=0)
 
@@ -101,23 +99,3 @@ class Accounts(KeyHolders):
     def by_id(self, account_id: str) -> dict[str, Any] | None:
         """The account, unless it is unknown or revoked."""
         return self.collection.find_one({"_id": account_id, "revoked_at": None}, HIDDEN)
-
-    # ---- sessions of the pages: kept here, so signing out ends one for good ----------
-
-    def start_session(self, account_id: str, lasting: timedelta) -> str:
-        """A new session; the cookie holds its token, the database only the token's hash."""
-        token = secrets.token_urlsafe(32)
-        self.sessions.insert_one(
-            {"_id": hash_key(token), "account_id": account_id, "expires_at": now() + lasting}
-        )
-        return token
-
-    def signed_in(self, token: str) -> dict[str, Any] | None:
-        """The account of a current session, or None (unknown, expired, signed out or the
-        account revoked)."""
-        found = self.sessions.find_one({"_id": hash_key(token), "expires_at": {"$gt": now()}})
-        # A session started before accounts moved here has no account_id: sign in again.
-        return self.by_id(found["account_id"]) if found and "account_id" in found else None
-
-    def end_session(self, token: str) -> None:
-        self.sessions.delete_one({"_id": hash_key(token)})
