@@ -7,6 +7,7 @@ import re
 
 from services.notifications.app import create_app as create_notifications_app
 from services.referral.app import create_app
+from tests import servers
 from tests.factories import referral
 from tests.servers import free_port
 
@@ -35,12 +36,13 @@ def test_intake_stays_ready_but_degraded_without_the_broker(settings):
     assert body["checks"]["broker"].startswith("unavailable")
 
 
-def test_not_ready_without_the_database(settings):
-    """A service cannot answer anything without its database."""
-    away = dataclasses.replace(
-        settings, mongodb_uri=f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
-    )
-    response = create_notifications_app(away).test_client().get("/readyz")
+def test_not_ready_once_its_database_has_gone(settings, tmp_path):
+    """A service cannot answer anything without its database: started with one of its
+    own, which then stops."""
+    with servers.database(tmp_path / "db", tmp_path) as (uri, _):
+        app = create_notifications_app(dataclasses.replace(settings, mongodb_uri=uri))
+        assert app.test_client().get("/readyz").status_code == 200
+    response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["checks"]["database"].startswith("unavailable")
 
