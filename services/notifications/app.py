@@ -11,14 +11,17 @@ from services.notifications import SERVICE, templates
 from services.notifications.api import blp
 from services.notifications.endpoints import Endpoints
 from services.notifications.metrics import OldestQueued
+from services.notifications.pages import add_pages
 from services.notifications.repository import Store
+from services.notifications.staff_sign_in import StaffSignIn
 
 
 def create_app(settings: Settings | None = None, resolver=None) -> Flask:
-    templates.check_all()  # a bad template stops the process here, not at send time
+    checked = templates.check_all()  # a bad template stops the process here, not at send time
     settings, db = start(SERVICE, settings)
     store = Store(db)
-    mongo.ensure_indexes(store)
+    sign_in = StaffSignIn(db)
+    mongo.ensure_indexes(store, sign_in)
     app, api = create_service_app(
         SERVICE,
         "Family Ties notifications",
@@ -35,4 +38,5 @@ def create_app(settings: Settings | None = None, resolver=None) -> Flask:
         store, settings.webhook_allow_private_addresses, **guard
     )
     register_api(app, api, blp, store.partners, "partner")
+    add_pages(app, settings, store, sign_in, blp, checked)
     return app

@@ -14,6 +14,7 @@ REFERRER = "referrer"  # the person who made the referral (their address on it)
 PARTNER = "partner"  # the partner organisation (its named address, or its endpoints)
 MANAGER = "manager"
 COORDINATOR = "coordinator"
+STAFF = "staff"  # any staff member: what the pages themselves send
 
 # How staff take an optional kind of message.
 EACH, DIGEST, NONE = "each", "digest", "none"
@@ -102,8 +103,18 @@ KINDS: dict[str, Kind] = {
             "Daily digest of the messages you chose to get once a day",
             ("date", "items"),
         ),
+        Kind(
+            "sign_in_link",
+            STAFF,
+            "A link to sign in to these pages, sent when asked for",
+            ("sign_in_link", "minutes"),
+        ),
     ]
 }
 
 WEBHOOK_TYPES = {k.webhook_type: k for k in KINDS.values() if k.webhook_type}
-STAFF_KINDS = [k for k in KINDS.values() if k.audience in (MANAGER, COORDINATOR)]
+
+
+def optional_kinds(roles: list[str]) -> list[Kind]:
+    """The kinds of message a staff member with these roles may choose how to take."""
+    return [k for k in KINDS.values() if k.optional and k.audience in roles]

@@ -88,9 +88,9 @@ class Intent:
 
 
 def choice(staff: dict[str, Any], kind: str) -> str:
-    """How a staff member takes a kind of message: their choice, or each one."""
-    chosen = staff.get("preferences", {}).get(kind, EACH)
-    return EACH if not KINDS[kind].optional and chosen == NONE else chosen
+    """How a staff member takes a kind of message: their choice, for an optional kind, or
+    each one."""
+    return staff.get("preferences", {}).get(kind, EACH) if KINDS[kind].optional else EACH
 
 
 def referrer_messages(

@@ -114,6 +114,8 @@ def sample_values(kind: Kind) -> dict[str, Any]:
         "date": "Monday 23 November 2026",
         "endpoint_url": "https://partner.example.org/webhooks/family-ties",
         "items": ["A new referral is waiting: 0190f3a2-7c1e"],
+        "sign_in_link": "https://notifications.example.org/sign-in/AbCdEfGhIjKlMnOp",
+        "minutes": 15,
     }
     return {name: samples[name] for name in kind.placeholders}
 

@@ -111,6 +111,7 @@ def test_no_kind_of_message_is_ever_addressed_to_a_family():
         "partner",
         "manager",
         "coordinator",
+        "staff",
     }
 
 
