@@ -47,7 +47,8 @@ def add_govuk_pages(app: Flask, pages: Blueprint, *extra_assets: str) -> None:
 
 
 def page_headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    # A page that sets a policy of its own (a framed preview, say) keeps it.
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     # Over HTTPS the CSRF check also wants a same-origin Referer; other sites get none.
     response.headers["Referrer-Policy"] = "same-origin"
     if request.is_secure:

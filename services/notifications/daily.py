@@ -60,7 +60,11 @@ class Daily:
         if not held or not person.get("email"):
             return
         items = [m["summary"] for m in sorted(held, key=lambda m: m["created_at"])]
-        values = {"date": f"{day:%A} {day.day} {day:%B %Y}", "items": items}
+        values = {
+            "date": f"{day:%A} {day.day} {day:%B %Y}",
+            "items": items,
+            "preferences_link": self.links.preferences(),
+        }
         intent = rules.Intent("daily_digest", "email", recipient, person["email"], values)
         self.maker.record(f"digest:{day}", [intent])
         self.store.messages.update_many(

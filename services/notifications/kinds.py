@@ -75,21 +75,21 @@ KINDS: dict[str, Kind] = {
             "new_referral",
             MANAGER,
             "A new referral is waiting",
-            ("reference", "case_link", "team", "urgent"),
+            ("reference", "case_link", "team", "urgent", "preferences_link"),
             optional=True,
         ),
         Kind(
             "waiting_summary",
             MANAGER,
             "Daily: referrals waiting more than 5 working days for a first contact",
-            ("count", "waiting", "cases_link", "date"),
+            ("count", "waiting", "cases_link", "date", "preferences_link"),
             optional=True,
         ),
         Kind(
             "case_allocated",
             COORDINATOR,
             "A case was allocated or reassigned to you",
-            ("reference", "case_link", "reassigned"),
+            ("reference", "case_link", "reassigned", "preferences_link"),
         ),
         Kind(
             "endpoint_disabled",
@@ -101,7 +101,7 @@ KINDS: dict[str, Kind] = {
             "daily_digest",
             MANAGER,  # and coordinators: every staff member who chose a digest
             "Daily digest of the messages you chose to get once a day",
-            ("date", "items"),
+            ("date", "items", "preferences_link"),
         ),
         Kind(
             "sign_in_link",

@@ -49,6 +49,7 @@ class Links:
 
     intake: str
     casework: str
+    notifications: str
 
     def status(self, referral_id: str) -> str:
         return f"{self.intake}/v1/referrals/{referral_id}"
@@ -58,6 +59,9 @@ class Links:
 
     def cases(self) -> str:
         return f"{self.casework}/cases"
+
+    def preferences(self) -> str:
+        return f"{self.notifications}/preferences"
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,7 @@ def new_referral_messages(
         "team": team,
         "urgent": "yes" if referral.get("urgency") == "urgent" else "",
     }
-    return _to_staff("new_referral", MANAGER, values, referral["_id"], staff)
+    return _to_staff("new_referral", MANAGER, values, referral["_id"], staff, links)
 
 
 def allocation_messages(
@@ -182,7 +186,7 @@ def allocation_messages(
         "reassigned": "yes" if data["reassigned"] else "",
     }
     people = [coordinator] if coordinator else []
-    return _to_staff("case_allocated", COORDINATOR, values, data["referral_id"], people)
+    return _to_staff("case_allocated", COORDINATOR, values, data["referral_id"], people, links)
 
 
 def _to_staff(
@@ -191,7 +195,9 @@ def _to_staff(
     values: dict[str, Any],
     referral_id: str | None,
     staff: list[dict[str, Any]],
+    links: Links,
 ) -> list[Intent]:
+    values = {**values, "preferences_link": links.preferences()}
     found = []
     for person in staff:
         if not person.get("active") or not person.get("email") or role not in person["roles"]:
@@ -244,7 +250,7 @@ def summary_messages(
     if not waiting:
         return []
     values = waiting_summary_values(waiting, on, links)
-    found = _to_staff("waiting_summary", MANAGER, values, None, staff)
+    found = _to_staff("waiting_summary", MANAGER, values, None, staff, links)
     return [dataclasses.replace(intent, held=False) for intent in found]
 
 

@@ -116,6 +116,7 @@ def sample_values(kind: Kind) -> dict[str, Any]:
         "items": ["A new referral is waiting: 0190f3a2-7c1e"],
         "sign_in_link": "https://notifications.example.org/sign-in/AbCdEfGhIjKlMnOp",
         "minutes": 15,
+        "preferences_link": "https://notifications.example.org/preferences",
     }
     return {name: samples[name] for name in kind.placeholders}
 

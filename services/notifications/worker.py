@@ -22,7 +22,11 @@ READS = [topic_of("referral"), topic_of("casework")]
 
 
 def links(settings: Settings) -> Links:
-    return Links(settings.public_url("referral"), settings.public_url("casework"))
+    return Links(
+        settings.public_url("referral"),
+        settings.public_url("casework"),
+        settings.public_url("notifications"),
+    )
 
 
 def plan(settings: Settings) -> WorkerPlan:

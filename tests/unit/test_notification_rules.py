@@ -12,7 +12,9 @@ from services.notifications import rules, templates
 from services.notifications.delivery import next_delay
 from services.notifications.kinds import KINDS
 
-LINKS = rules.Links("https://intake.example.org", "https://casework.example.org")
+LINKS = rules.Links(
+    "https://intake.example.org", "https://casework.example.org", "https://notices.example.org"
+)
 REFERRAL = {
     "_id": "r-1",
     "partner_id": "p-1",
@@ -82,7 +84,11 @@ def test_a_reassignment_is_not_news_to_the_referrer_but_is_to_the_new_coordinato
 def test_allocations_cannot_be_turned_off_but_new_referral_messages_can():
     quiet = {**COORDINATOR, "preferences": {"case_allocated": "none"}}
     data = {"case_id": "c-1", "referral_id": "r-1", "coordinator_id": "s-2", "reassigned": False}
-    assert len(rules.allocation_messages(data, {"s-2": quiet}, LINKS)) == 1
+    (told,) = rules.allocation_messages(data, {"s-2": quiet}, LINKS)
+    assert not told.held
+    # Every email to staff says where to choose what they get.
+    text = templates.check(KINDS["case_allocated"]).render(told.values).text
+    assert "Choose which emails you get: https://notices.example.org/preferences" in text
     off = {**MANAGER, "preferences": {"new_referral": "none"}}
     assert rules.new_referral_messages(REFERRAL, "c-1", "Glasgow", [off], LINKS) == []
     digest = {**MANAGER, "preferences": {"new_referral": "digest"}}
