@@ -8,8 +8,10 @@ from __future__ import annotations
 import threading
 from datetime import date, datetime
 
+from pymongo.client_session import ClientSession
 from pymongo.errors import DuplicateKeyError
 
+from backbone import mongo
 from backbone.clock import UK, now
 from backbone.settings import Settings
 from services.notifications import rules
@@ -42,21 +44,30 @@ class Daily:
             stop.wait(check_seconds)
 
     def run_for(self, day: date) -> bool:
-        """Make the day's summary and digests, unless some process already did."""
-        try:
-            self.store.daily_runs.insert_one({"_id": day.isoformat(), "at": now()})
-        except DuplicateKeyError:
-            return False
+        """Make the day's summary and digests, unless some process already did: in one
+        transaction with the day's record, so a crash part way leaves nothing made and
+        the day still due, and a held message is in exactly one digest."""
         staff = self.store.all_staff()
         waiting = rules.waiting_for_first_contact(self.store.open_referrals_without_contact(), day)
-        self.maker.record(f"summary:{day}", rules.summary_messages(waiting, day, staff, self.links))
-        for person in staff:
-            self.digest(person, day)
+        summary = rules.summary_messages(waiting, day, staff, self.links)
+
+        def write(session: ClientSession) -> None:
+            self.store.daily_runs.insert_one({"_id": day.isoformat(), "at": now()}, session=session)
+            self.maker.record(f"summary:{day}", summary, session)
+            for person in staff:
+                self.digest(person, day, session)
+
+        try:
+            mongo.in_transaction(self.store.db, write)
+        except DuplicateKeyError:
+            return False
         return True
 
-    def digest(self, person: dict, day: date) -> None:
+    def digest(self, person: dict, day: date, session: ClientSession) -> None:
         recipient = f"staff:{person['_id']}"
-        held = list(self.store.messages.find({"recipient": recipient, "status": HELD}))
+        held = list(
+            self.store.messages.find({"recipient": recipient, "status": HELD}, session=session)
+        )
         if not held or not person.get("email"):
             return
         items = [m["summary"] for m in sorted(held, key=lambda m: m["created_at"])]
@@ -66,8 +77,9 @@ class Daily:
             "preferences_link": self.links.preferences(),
         }
         intent = rules.Intent("daily_digest", "email", recipient, person["email"], values)
-        self.maker.record(f"digest:{day}", [intent])
+        self.maker.record(f"digest:{day}", [intent], session)
         self.store.messages.update_many(
             {"_id": {"$in": [m["_id"] for m in held]}, "status": HELD},
             {"$set": {"status": DIGESTED}},
+            session=session,
         )

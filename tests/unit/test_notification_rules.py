@@ -4,11 +4,12 @@ allocations; families never; emails carry a reference and links, not a family's 
 
 import itertools
 import random
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from services.notifications import rules, templates
+from services.notifications.daily import due
 from services.notifications.delivery import next_delay
 from services.notifications.kinds import KINDS
 
@@ -167,3 +168,20 @@ def test_retry_delays_grow_with_jitter_and_honour_retry_after():
     assert 15 <= delays[0] <= 30 and delays[-1] <= 6 * 3600
     assert next_delay(1, 30, 120, rng) >= 120
     assert next_delay(1, 30, 10**9, rng) == 24 * 3600
+
+
+@pytest.mark.parametrize(
+    "at, last_run, expected",
+    [
+        (datetime(2026, 11, 24, 7, 59, tzinfo=UTC), None, None),  # before 8 in London (GMT)
+        (datetime(2026, 11, 24, 8, 0, tzinfo=UTC), None, "2026-11-24"),
+        (datetime(2026, 11, 24, 9, 0, tzinfo=UTC), "2026-11-24", None),  # done today
+        (datetime(2026, 7, 1, 7, 30, tzinfo=UTC), None, "2026-07-01"),  # 8:30 in summer time
+        (datetime(2026, 7, 1, 23, 30, tzinfo=UTC), "2026-07-01", None),  # 0:30, the next day
+        (datetime(2026, 7, 2, 7, 0, tzinfo=UTC), "2026-07-01", "2026-07-02"),
+    ],
+)
+def test_the_run_is_due_at_the_hour_uk_time_once_a_day(at, last_run, expected):
+    last = datetime.fromisoformat(last_run).date() if last_run else None
+    day = due(at, 8, last)
+    assert (day.isoformat() if day else None) == expected
