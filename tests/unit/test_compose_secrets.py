@@ -112,8 +112,9 @@ def test_each_container_s_environment_makes_settings_the_code_accepts(
     assert login == (service if role == "worker" else None)
 
 
-def test_the_notifications_worker_alone_sends_mail_through_a_relay_with_its_own_login(containers):
-    env = environment(containers["notifications-worker"])
+@pytest.mark.parametrize("container", ["notifications-worker", "notifications-web"])
+def test_notifications_alone_sends_mail_through_a_relay_with_its_own_login(containers, container):
+    env = environment(containers[container])
     assert from_env(env["SMTP_HOST"]) == "SMTP_HOST"
     assert from_env(env["SMTP_USERNAME"]) == "SMTP_USERNAME"
     assert from_env(env["SMTP_PASSWORD"]) == "SMTP_PASSWORD"
@@ -121,7 +122,7 @@ def test_the_notifications_worker_alone_sends_mail_through_a_relay_with_its_own_
     assert (env["SMTP_SECURITY"], as_compose_gives_it(env["SMTP_PORT"])) == ("starttls", "587")
     assert env["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"] == "0"
     with_mail_login = {name for name, c in containers.items() if "SMTP_PASSWORD" in environment(c)}
-    assert with_mail_login == {"notifications-worker"}
+    assert with_mail_login == {"notifications-worker", "notifications-web"}
     # production mails through a real relay: `make run`'s local mail server is not here
     assert not [name for name, c in containers.items() if "maildev" in str(c).lower()]
 
