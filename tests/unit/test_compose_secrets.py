@@ -198,3 +198,10 @@ def broker_properties() -> dict[str, str]:
     lines = (ROOT / "deploy/kafka/server.properties").read_text().splitlines()
     pairs = [line.split("=", 1) for line in lines if line.strip() and not line.startswith("#")]
     return {key.strip(): value.strip() for key, value in pairs}
+
+
+def test_every_web_container_with_pages_signs_sessions_with_the_shared_secret(containers):
+    # A container without it would make its own in its filesystem: sessions lost on restart.
+    for name in ("casework-web", "reporting-web", "notifications-web"):
+        env = environment(containers[name])
+        assert from_env(env["FAMILYTIES_SESSION_SECRET"]) == "FAMILYTIES_SESSION_SECRET", name
