@@ -45,7 +45,17 @@ class Secret:
 
 
 def _secret(name: str) -> Secret | None:
+    """NAME's value, or the contents of the file NAME_FILE names (Docker and Kubernetes
+    secrets: the value then never sits in the environment, where `docker inspect` shows it).
+    Both set is refused, as is an empty file: either is a mistake found only at login."""
+    path = os.environ.get(f"{name}_FILE")
     value = os.environ.get(name)
+    if path and value:
+        raise ValueError(f"set {name} or {name}_FILE, not both")
+    if path:
+        value = Path(path).read_text().rstrip("\r\n")  # the newline an editor ends it with
+        if not value:
+            raise ValueError(f"{name}_FILE names an empty file: {path}")
     return Secret(value) if value else None
 
 
