@@ -113,7 +113,10 @@ class Settings:
     kafka_sasl_mechanism: str = "SCRAM-SHA-512"
     kafka_sasl_username: str | None = None
     kafka_sasl_password: Secret | None = None
-    topic_partitions: int = 3
+    # Partitions of each topic the services make: up to this many workers of a service share
+    # a consumer group's work, any more stand by. A topic that exists keeps its own
+    # (backbone.kafka.ensure_topics; docs/deployment.md says how to change it).
+    topic_partitions: int = 6
     topic_replication_factor: int = 1
     # Consumer-group timings: the defaults of Apache Kafka's clients make the first
     # assignment wait for a whole 300 s rebalance timeout; these keep it to seconds.
