@@ -107,6 +107,14 @@ def test_the_image_runs_as_the_user_compose_names(containers):
             assert "/tmp" in containers[f"{service}-{role}"]["tmpfs"]  # metrics files
 
 
+def test_every_folder_the_image_writes_to_is_on_its_tmpfs():
+    dockerfile = (ROOT / "deploy/Dockerfile").read_text()
+    after_user = dockerfile[dockerfile.rindex("\nUSER ") :]
+    folders = dict(re.findall(r"(\w+)=(/\S+)", after_user))
+    assert {"PROMETHEUS_MULTIPROC_DIR", "FAMILYTIES_VAR_DIR", "XDG_CACHE_HOME"} <= folders.keys()
+    assert all(folder.startswith("/tmp/") for folder in folders.values()), folders
+
+
 def test_images_are_pinned(containers):
     for name, container in containers.items():
         if "image" in container:
