@@ -22,6 +22,13 @@ METADATA_MAX_AGE_MS = 5_000
 
 # Where each publishing service says how many events it has published (backbone.log_counts).
 EVENT_LOG_COUNTS_TOPIC = "familyties.event-log-counts"
+# Dead letters wait for an operator for the broker's default retention (7 days on Apache
+# Kafka) and no longer: they hold what the failed event held.
+DEAD_LETTER_PREFIX = "familyties.dead-letter."
+# Events are kept for good, so that any view can be rebuilt, or a new consumer group start,
+# by reading its topics from the beginning. Their system of record is each service's event
+# log in its database, from which a broker that lost them is refilled (backbone.relay).
+_EVENT_CONFIG = {"retention.ms": "-1"}
 # Topics not made as the settings say: the counts are one record per service, of which
 # only the latest matters, so one partition, compacted (a broker that cannot compact keeps
 # them all, and readers take the latest per key).
@@ -147,7 +154,9 @@ def end_offsets(client: KafkaAdminClient, topic: str, partitions: list[int]) -> 
 
 def topic_layout(settings: Settings, name: str) -> tuple[int, dict[str, str]]:
     """How `name` is made: its partitions and its configuration."""
-    return _LAYOUTS.get(name, (settings.topic_partitions, {}))
+    if name.startswith(DEAD_LETTER_PREFIX):
+        return settings.topic_partitions, {}
+    return _LAYOUTS.get(name, (settings.topic_partitions, _EVENT_CONFIG))
 
 
 def ensure_topics(
@@ -155,7 +164,11 @@ def ensure_topics(
 ) -> set[str]:
     """Make the topics that are missing, with the configured partitions, and remake any
     that a broker made by itself with other partitions while it is still empty; answer the
-    topics made. Raises KafkaError if the broker is away."""
+    topics made. Raises KafkaError if the broker is away.
+
+    A topic that holds records keeps its partitions (a warning says so): adding partitions
+    would send an aggregate's next events to another partition than its earlier ones, so a
+    consumer could apply them out of order. docs/deployment.md says how to remake one."""
     own = client is None
     client = client or admin(settings)
     try:

@@ -45,7 +45,17 @@ class Secret:
 
 
 def _secret(name: str) -> Secret | None:
+    """NAME's value, or the contents of the file NAME_FILE names (Docker and Kubernetes
+    secrets: the value then never sits in the environment, where `docker inspect` shows it).
+    Both set is refused, as is an empty file: either is a mistake found only at login."""
+    path = os.environ.get(f"{name}_FILE")
     value = os.environ.get(name)
+    if path and value:
+        raise ValueError(f"set {name} or {name}_FILE, not both")
+    if path:
+        value = Path(path).read_text().rstrip("\r\n")  # the newline an editor ends it with
+        if not value:
+            raise ValueError(f"{name}_FILE names an empty file: {path}")
     return Secret(value) if value else None
 
 
@@ -103,7 +113,10 @@ class Settings:
     kafka_sasl_mechanism: str = "SCRAM-SHA-512"
     kafka_sasl_username: str | None = None
     kafka_sasl_password: Secret | None = None
-    topic_partitions: int = 3
+    # Partitions of each topic the services make: up to this many workers of a service share
+    # a consumer group's work, any more stand by. A topic that exists keeps its own
+    # (backbone.kafka.ensure_topics; docs/deployment.md says how to change it).
+    topic_partitions: int = 6
     topic_replication_factor: int = 1
     # Consumer-group timings: the defaults of Apache Kafka's clients make the first
     # assignment wait for a whole 300 s rebalance timeout; these keep it to seconds.

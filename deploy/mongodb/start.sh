@@ -10,8 +10,9 @@ if [[ ! "${MONGO_REPLICA_SET_KEY:-}" =~ ^[A-Za-z0-9+/=]{32,1024}$ ]]; then
   echo "set MONGO_REPLICA_SET_KEY: 32 to 1024 base64 characters (openssl rand -hex 32)" >&2
   exit 1
 fi
-key=/etc/mongodb-replica-set.key
+# The container runs as mongodb with a read-only root: the key goes on its /tmp tmpfs.
+key=/tmp/mongodb-replica-set.key
 (umask 077 && printf '%s' "$MONGO_REPLICA_SET_KEY" > "$key")
-chown mongodb:mongodb "$key"
+if [[ $(id -u) == 0 ]]; then chown mongodb:mongodb "$key"; fi
 unset MONGO_REPLICA_SET_KEY
 exec docker-entrypoint.sh mongod --replSet rs0 --bind_ip_all --keyFile "$key"

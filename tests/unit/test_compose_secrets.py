@@ -122,7 +122,8 @@ def test_notifications_alone_sends_mail_through_a_relay_with_its_own_login(conta
     assert (env["SMTP_SECURITY"], as_compose_gives_it(env["SMTP_PORT"])) == ("starttls", "587")
     assert env["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"] == "0"
     with_mail_login = {name for name, c in containers.items() if "SMTP_PASSWORD" in environment(c)}
-    assert with_mail_login == {"notifications-worker", "notifications-web"}
+    # and Alertmanager, which emails the ops team's alerts through the same relay
+    assert with_mail_login == {"notifications-worker", "notifications-web", "alertmanager"}
     # production mails through a real relay: `make run`'s local mail server is not here
     assert not [name for name, c in containers.items() if "maildev" in str(c).lower()]
 
