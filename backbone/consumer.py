@@ -121,7 +121,7 @@ class ConsumerRunner:
         batches = self.consumer.poll(timeout_ms=timeout_ms)
         deadline = time.monotonic() + self.time_budget
         next_offsets = {partition: records[0].offset for partition, records in batches.items()}
-        done = 0
+        done, retrying = 0, False
         try:
             seen = self._processed_before(batches)
             for partition, records in batches.items():
@@ -143,9 +143,12 @@ class ConsumerRunner:
             )
             self._seek(next_offsets)
             stop.wait(self.retry_seconds)
+            retrying = True
         if done:
             self._commit(next_offsets)
         self._observe_backlog(batches, next_offsets)
+        if not retrying:  # a busy consumer (out of time) is not a hung one
+            metrics.loop_done()
         return done
 
     def _process(

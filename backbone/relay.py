@@ -113,6 +113,7 @@ class OutboxRelay:
                     stop.wait(backoff.next())
                     continue
                 backoff.reset()
+                metrics.loop_done()
                 # A full batch means more are waiting; otherwise let events gather for a
                 # poll interval, so that each round trip to the database carries many.
                 if published < self.settings.outbox_batch_size:

@@ -21,6 +21,7 @@ from typing import Any
 from backbone.clock import now
 from backbone.events.catalogue import source_of
 from backbone.events.envelope import new_event
+from backbone.metrics import loop_done
 from backbone.settings import Settings
 from services.notifications import SERVICE, metrics
 from services.notifications.channels import EmailChannel, Outcome, WebhookChannel
@@ -82,6 +83,7 @@ class Sender:
                 if not self.send_one():
                     stop.wait(idle_seconds)
                 self.sweep()
+                loop_done()
         finally:
             self.channels["email"].close()
 
