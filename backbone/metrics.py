@@ -7,7 +7,7 @@ worker processes alike, so its one /metrics shows requests and events together.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 
 from prometheus_client import (
@@ -137,6 +137,37 @@ class OutboxBacklog:
         age.add_metric([], (now() - oldest).total_seconds() if oldest else 0)
         yield waiting
         yield age
+
+
+class DatabaseGauge:
+    """A gauge computed from the service's own database at each scrape by `read`: its value,
+    or with `label`, its value for each of that label's `values` (a fixed vocabulary, so the
+    series stay few; 0 where `read` counted none). While the database is away the gauge is
+    absent, as OutboxBacklog's."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        read: Callable[[], float | Mapping[str, float]],
+        label: str | None = None,
+        values: Iterable[str] = (),
+    ) -> None:
+        self.name, self.documentation, self.read = name, documentation, read
+        self.label, self.values = label, list(values)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            value = self.read()
+        except PyMongoError:
+            return
+        if self.label is None:
+            yield GaugeMetricFamily(self.name, self.documentation, value=value)
+            return
+        family = GaugeMetricFamily(self.name, self.documentation, labels=[self.label])
+        for key in self.values:
+            family.add_metric([key], value.get(key, 0))
+        yield family
 
 
 def registry() -> CollectorRegistry:
