@@ -21,7 +21,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
-from backbone import log_counts, logs, metrics, mongo
+from backbone import log_counts, logs, metrics, mongo, tracing
 from backbone.consumer import ConsumerRunner, Handler, is_transient
 from backbone.events.catalogue import topic_of
 from backbone.kafka import ensure_topics
@@ -67,6 +67,7 @@ class WorkerPlan:
 def run(plan: WorkerPlan, settings: Settings, stop: threading.Event | None = None) -> None:
     """Set up, then run the plan's tasks until SIGTERM or SIGINT (or `stop`)."""
     stop = stop or threading.Event()
+    tracing.configure(plan.service)
     _serve_metrics()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
