@@ -19,6 +19,12 @@ def today() -> date:
     return datetime.now(UK).date()
 
 
+def start_of_month(at: datetime) -> datetime:
+    """The instant (UTC) the UK calendar month of `at` began."""
+    local = at.astimezone(UK)
+    return datetime(local.year, local.month, 1, tzinfo=UK).astimezone(UTC)
+
+
 def working_days_between(start: date, end: date) -> int:
     """Monday to Friday days after `start` up to and including `end` (0 if `end` is not
     after `start`). Bank holidays count as working days: they differ across the UK."""

@@ -25,6 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pymongo
 from kafka import KafkaAdminClient, KafkaProducer, TopicPartition
@@ -32,12 +33,13 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaError
 from kafka.structs import MemberState, OffsetAndMetadata
+from opentelemetry.trace import SpanKind
 from pymongo import UpdateOne
 from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from backbone import kafka, logs, metrics, mongo
+from backbone import kafka, logs, metrics, mongo, tracing
 from backbone.clock import now
 from backbone.events.catalogue import TOPICS, event_type
 from backbone.events.envelope import Event, InvalidEvent, decode
@@ -121,7 +123,7 @@ class ConsumerRunner:
         batches = self.consumer.poll(timeout_ms=timeout_ms)
         deadline = time.monotonic() + self.time_budget
         next_offsets = {partition: records[0].offset for partition, records in batches.items()}
-        done = 0
+        done, retrying = 0, False
         try:
             seen = self._processed_before(batches)
             for partition, records in batches.items():
@@ -143,9 +145,12 @@ class ConsumerRunner:
             )
             self._seek(next_offsets)
             stop.wait(self.retry_seconds)
+            retrying = True
         if done:
             self._commit(next_offsets)
         self._observe_backlog(batches, next_offsets)
+        if not retrying:  # a busy consumer (out of time) is not a hung one
+            metrics.loop_done()
         return done
 
     def _process(
@@ -201,8 +206,7 @@ class ConsumerRunner:
             ]
             self.processed.insert_many(markers, session=session)
             for _, (event, handler) in work:
-                with logs.about_event(event.id):
-                    handler(event, session)
+                _handle(event, handler, session)
 
         try:
             with pymongo.timeout(self.time_budget):
@@ -212,12 +216,13 @@ class ConsumerRunner:
             return False
         self._chunk = min(EVENTS_PER_TRANSACTION, self._chunk * 2)
         for _, (event, _) in work:
-            self._count(event, "processed")
+            with _about(event):
+                self._count(event, "processed")
         return True
 
     def _apply(self, record: ConsumerRecord, event: Event, handler: Handler) -> None:
         """Applies one event in a transaction of its own; dead-letters it if it fails."""
-        with logs.about_event(event.id):
+        with _about(event):
             try:
                 outcome = self._apply_once(event, handler)
             except Exception as error:
@@ -225,13 +230,19 @@ class ConsumerRunner:
                     raise
                 self._dead_letter(record, event.type, error)
                 return
-        self._count(event, outcome)
+            self._count(event, outcome)
         self._chunk = min(EVENTS_PER_TRANSACTION, self._chunk * 2)
 
     def _count(self, event: Event, outcome: str) -> None:
         metrics.EVENTS_CONSUMED.labels(self.group, event.type, outcome).inc()
         if outcome == "processed":
             metrics.EVENT_AGE.labels(self.group).observe((now() - event.time).total_seconds())
+            # One line an event, after its commit: how an operator follows a referral by
+            # its trace id from service to service.
+            log.info(
+                "event processed",
+                extra={"group": self.group, "type": event.type, "subject": event.subject},
+            )
 
     def check_topics(self) -> None:
         """Every so often, look for topics with a new id: the broker lost them and they
@@ -338,7 +349,7 @@ class ConsumerRunner:
                 self.processed.insert_one(marker, session=session)
             except DuplicateKeyError:
                 raise _AlreadyProcessed from None
-            handler(event, session)
+            _handle(event, handler, session)
 
         try:
             with pymongo.timeout(self.time_budget):
@@ -441,6 +452,21 @@ def _peek(value: bytes | None) -> tuple[str, str | None]:
         return "unknown", None
     kind = envelope.get("type")
     return (kind if isinstance(kind, str) else "unknown"), envelope["id"]
+
+
+def _handle(event: Event, handler: Handler, session: ClientSession) -> None:
+    """Run a handler in a span of its own, a child of the event's: the events it makes carry
+    the event's trace id."""
+    name = f"process {event.type}"
+    with logs.about_event(event.id), tracing.span(name, event.traceparent, SpanKind.CONSUMER):
+        handler(event, session)
+
+
+@contextmanager
+def _about(event: Event) -> Iterator[None]:
+    """Log lines inside carry the event's id and trace id."""
+    with logs.about_event(event.id), tracing.joined(event.traceparent):
+        yield
 
 
 class _OutOfTime(Exception):

@@ -29,7 +29,7 @@ from kafka.errors import KafkaTimeoutError
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
-from backbone import kafka, outbox
+from backbone import kafka, metrics, outbox
 from backbone.clock import now
 from backbone.ids import event_id_floor
 from backbone.relay import REPUBLISH, STATE
@@ -141,6 +141,7 @@ class LogCountPublisher:
         try:
             while not stop.is_set():
                 self.publish_once()
+                metrics.loop_done()
                 stop.wait(self.settings.broker_check_seconds)
         finally:
             self.close()

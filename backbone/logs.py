@@ -1,4 +1,5 @@
-"""JSON logs, one object a line, each carrying the request or event id it belongs to.
+"""JSON logs, one object a line, each carrying the request or event id it belongs to, and
+the id of its trace (backbone.tracing), which follows one referral across the services.
 
 Personal data never goes into a log line: log ids, codes and counts, never names,
 contact details, notes or request bodies.
@@ -16,6 +17,8 @@ from contextvars import ContextVar
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
+
+from backbone import tracing
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 event_id: ContextVar[str | None] = ContextVar("event_id", default=None)
@@ -40,6 +43,7 @@ class _CorrelationFilter(logging.Filter):
         record.service = self.service
         record.request_id = request_id.get()
         record.event_id = event_id.get()
+        record.trace_id = tracing.trace_id()
         return True
 
 
@@ -61,7 +65,7 @@ def configure(service: str, level: str = "INFO") -> None:
     handler.addFilter(_CorrelationFilter(service))
     handler.setFormatter(
         JsonFormatter(
-            "{asctime}{levelname}{name}{message}{service}{request_id}{event_id}",
+            "{asctime}{levelname}{name}{message}{service}{request_id}{event_id}{trace_id}",
             style="{",
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         )

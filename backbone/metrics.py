@@ -7,7 +7,8 @@ worker processes alike, so its one /metrics shows requests and events together.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 
 from prometheus_client import (
     REGISTRY,
@@ -59,6 +60,7 @@ EVENTS_CONSUMED = Counter(
     "Events a consumer processed, including redeliveries it skipped.",
     ["group", "type", "outcome"],
 )
+# Counted once the dead-letter topic has the event, so this is the dead-lettered count.
 EVENTS_FAILED = Counter(
     "familyties_events_failed_total",
     "Events a consumer could not process and sent to its dead-letter topic.",
@@ -87,6 +89,29 @@ CONSUMER_OLDEST_UNPROCESSED_AGE = Gauge(
     ["group", "topic", "partition"],
     multiprocess_mode="mostrecent",
 )
+# Under PROMETHEUS_MULTIPROC_DIR the newest value wins: a worker that was restarted
+# replaces its predecessor's, and one that died leaves its last, which then ages.
+WORKER_LAST_LOOP = Gauge(
+    "familyties_worker_last_loop_timestamp_seconds",
+    "Unix time a worker task last finished a loop of its work (until its first, when the "
+    "worker started): a task that stopped looping is hung.",
+    ["service", "task"],
+    multiprocess_mode="mostrecent",
+)
+_worker_task: ContextVar[tuple[str, str] | None] = ContextVar("worker_task", default=None)
+
+
+def worker_task_started(service: str, task: str) -> None:
+    """This thread runs `task` of `service`'s worker: `loop_done` counts for it."""
+    _worker_task.set((service, task))
+
+
+def loop_done() -> None:
+    """The worker task of this thread finished a loop of its work (a poll of its consumer,
+    a batch of its relay, ...); outside a worker's task threads, nothing."""
+    task = _worker_task.get()
+    if task is not None:
+        WORKER_LAST_LOOP.labels(*task).set_to_current_time()
 
 
 class OutboxBacklog:
@@ -112,6 +137,37 @@ class OutboxBacklog:
         age.add_metric([], (now() - oldest).total_seconds() if oldest else 0)
         yield waiting
         yield age
+
+
+class DatabaseGauge:
+    """A gauge computed from the service's own database at each scrape by `read`: its value,
+    or with `label`, its value for each of that label's `values` (a fixed vocabulary, so the
+    series stay few; 0 where `read` counted none). While the database is away the gauge is
+    absent, as OutboxBacklog's."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        read: Callable[[], float | Mapping[str, float]],
+        label: str | None = None,
+        values: Iterable[str] = (),
+    ) -> None:
+        self.name, self.documentation, self.read = name, documentation, read
+        self.label, self.values = label, list(values)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            value = self.read()
+        except PyMongoError:
+            return
+        if self.label is None:
+            yield GaugeMetricFamily(self.name, self.documentation, value=value)
+            return
+        family = GaugeMetricFamily(self.name, self.documentation, labels=[self.label])
+        for key in self.values:
+            family.add_metric([key], value.get(key, 0))
+        yield family
 
 
 def registry() -> CollectorRegistry:

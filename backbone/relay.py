@@ -27,7 +27,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
-from backbone import kafka, logs, metrics, outbox
+from backbone import kafka, logs, metrics, outbox, tracing
 from backbone.clock import now
 from backbone.events.catalogue import event_type
 from backbone.events.envelope import CONTENT_TYPE, encode
@@ -113,6 +113,7 @@ class OutboxRelay:
                     stop.wait(backoff.next())
                     continue
                 backoff.reset()
+                metrics.loop_done()
                 # A full batch means more are waiting; otherwise let events gather for a
                 # poll interval, so that each round trip to the database carries many.
                 if published < self.settings.outbox_batch_size:
@@ -251,6 +252,7 @@ class OutboxRelay:
         if published_ids:
             outbox.mark_published(collection, [doc_id for doc_id, _ in sent], published_ids)
         metrics.EVENTS_PUBLISHED.inc(len(published_ids))
+        _log_published(documents, set(published_ids))
         failed = sum(len(futures) for _, futures in sent) - len(published_ids)
         if failed:
             metrics.EVENTS_PUBLISH_FAILED.inc(failed)
@@ -300,3 +302,16 @@ class OutboxRelay:
             )
             for topic, envelope in zip(topics, envelopes, strict=True)
         ]
+
+
+def _log_published(documents: list[dict], published_ids: set[str]) -> None:
+    """One line an event published, with its trace id: the relay's part in following a
+    referral from service to service."""
+    for document in documents:
+        for envelope in document["outbox"]:
+            if envelope["id"] in published_ids:
+                with logs.about_event(envelope["id"]), tracing.joined(envelope.get("traceparent")):
+                    log.info(
+                        "event published",
+                        extra={"type": envelope["type"], "subject": envelope["subject"]},
+                    )

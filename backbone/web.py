@@ -16,6 +16,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin, resolver
 from flask import Flask, Response, g, jsonify, request, send_from_directory
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema
+from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry
 from pymongo import MongoClient
 from pymongo.collection import Collection
@@ -23,7 +24,7 @@ from pymongo.database import Database
 from pymongo.errors import PyMongoError
 from werkzeug.security import safe_join
 
-from backbone import logs, metrics, mongo, outbox, problems
+from backbone import logs, metrics, mongo, outbox, problems, tracing
 from backbone.api_keys import KeyHolders, key_check
 from backbone.fields import has_lone_surrogate
 from backbone.health import broker_check, database_check, readiness
@@ -52,10 +53,11 @@ SECURITY_HEADERS = {
 
 
 def start(service: str, settings: Settings | None = None) -> tuple[Settings, Database]:
-    """A web process's settings (from the environment unless given), its JSON logging,
-    and its own database."""
+    """A web process's settings (from the environment unless given), its JSON logging and
+    tracing, and its own database."""
     settings = settings or Settings.from_env()
     logs.configure(service, settings.log_level)
+    tracing.configure(service)
     return settings, mongo.database(settings, service)
 
 
@@ -108,6 +110,7 @@ def create_service_app(
     problems.register(app)
     app.register_error_handler(PyMongoError, database_unavailable)
     app.wsgi_app = _DatabaseDeadline(app.wsgi_app, db.client, settings.request_database_seconds)
+    app.wsgi_app = _Traced(app.wsgi_app)
     serve_node_package(app, "/static/swagger-ui", "swagger-ui-dist")
 
     @app.before_request
@@ -124,6 +127,7 @@ def create_service_app(
         method = metrics.method_label(request.method)
         metrics.HTTP_REQUESTS.labels(service, method, route, response.status_code).inc()
         metrics.HTTP_LATENCY.labels(service, method, route).observe(elapsed)
+        tracing.describe_request(method, route, response.status_code)
         response.headers["X-Request-Id"] = g.get("request_id", "")
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
@@ -177,6 +181,20 @@ def _writes_carry_json() -> None:
 
 
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
+
+
+class _Traced:
+    """Each request in a span of its own, a child of the client's `traceparent` header (a
+    partner's system following its referral), or the root of a new trace without one: the
+    events the request makes, and every log line, carry its trace id."""
+
+    def __init__(self, wsgi_app: Callable) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        method = metrics.method_label(environ.get("REQUEST_METHOD", ""))
+        with tracing.span(method, environ.get("HTTP_TRACEPARENT"), SpanKind.SERVER):
+            return self.wsgi_app(environ, start_response)
 
 
 class _DatabaseDeadline:

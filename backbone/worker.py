@@ -21,7 +21,7 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
-from backbone import log_counts, logs, metrics, mongo
+from backbone import log_counts, logs, metrics, mongo, tracing
 from backbone.consumer import ConsumerRunner, Handler, is_transient
 from backbone.events.catalogue import topic_of
 from backbone.kafka import ensure_topics
@@ -67,6 +67,7 @@ class WorkerPlan:
 def run(plan: WorkerPlan, settings: Settings, stop: threading.Event | None = None) -> None:
     """Set up, then run the plan's tasks until SIGTERM or SIGINT (or `stop`)."""
     stop = stop or threading.Event()
+    tracing.configure(plan.service)
     _serve_metrics()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -90,9 +91,13 @@ def run(plan: WorkerPlan, settings: Settings, stop: threading.Event | None = Non
         tasks["outbox-relay"] = relay_task(settings, plan)
         tasks["event-log-count"] = log_count_task(settings, plan)
     threads = [
-        threading.Thread(target=_supervise, args=(name, task, stop), name=name, daemon=True)
+        threading.Thread(
+            target=_supervise, args=(plan.service, name, task, stop), name=name, daemon=True
+        )
         for name, task in tasks.items()
     ]
+    for name in tasks:  # a task hung in its very first loop shows as one
+        metrics.WORKER_LAST_LOOP.labels(plan.service, name).set_to_current_time()
     for thread in threads:
         thread.start()
     log.info("worker started", extra={"tasks": list(tasks)})
@@ -114,6 +119,8 @@ def topic_keeper(settings: Settings, topics: list[str]) -> Task:
                 ensure_topics(settings, topics)
             except KafkaError as error:
                 warnings.warning(log, "cannot check topics", error=type(error).__name__)
+            else:
+                metrics.loop_done()
 
     return keep
 
@@ -172,7 +179,8 @@ def _serve_metrics() -> None:
         start_http_server(int(port), registry=metrics.registry())
 
 
-def _supervise(name: str, task: Task, stop: threading.Event) -> None:
+def _supervise(service: str, name: str, task: Task, stop: threading.Event) -> None:
+    metrics.worker_task_started(service, name)
     warnings = logs.Throttle(60)
     while not stop.is_set():
         try:

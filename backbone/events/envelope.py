@@ -1,4 +1,5 @@
-"""The CloudEvents 1.0 envelope (structured JSON mode) around every event."""
+"""The CloudEvents 1.0 envelope (structured JSON mode) around every event, with the
+distributed-tracing extension's `traceparent` (backbone.tracing)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from backbone import tracing
 from backbone.clock import now
 from backbone.events.catalogue import EventType, event_type
 from backbone.ids import new_event_id
@@ -33,6 +35,17 @@ class EnvelopeSchema(Schema):
     datacontenttype = fields.String(load_default="application/json")
     schemaversion = fields.Integer(required=True, strict=True)
     data = fields.Dict(required=True)
+    # Its format is not checked here: a malformed one costs the event its trace (the
+    # consumer starts a new one), never its processing. Events made before tracing have none.
+    traceparent = fields.String(
+        load_default=None,
+        metadata={
+            "description": "CloudEvents distributed-tracing extension: the W3C trace "
+            "context of the request or event that made this one.",
+            "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+            "examples": ["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"],
+        },
+    )
 
 
 _ENVELOPE = EnvelopeSchema()
@@ -47,6 +60,7 @@ class Event:
     time: datetime
     schemaversion: int
     data: dict[str, Any]
+    traceparent: str | None = None
 
 
 def new_event(type_name: str, source: str, subject: str, data: dict[str, Any]) -> dict:
@@ -71,6 +85,7 @@ def new_event(type_name: str, source: str, subject: str, data: dict[str, Any]) -
         "datacontenttype": "application/json",
         "schemaversion": kind.version,
         "data": data,
+        "traceparent": tracing.traceparent(),
     }
 
 
@@ -103,6 +118,7 @@ def decode(value: bytes | None) -> Event:
         time=envelope["time"],
         schemaversion=envelope["schemaversion"],
         data=data,
+        traceparent=envelope["traceparent"],
     )
 
 

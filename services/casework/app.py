@@ -11,6 +11,7 @@ from backbone.sign_in import add_sign_in
 from backbone.web import create_service_app, register_api, serve_node_package, start
 from services.casework import SERVICE
 from services.casework.api import blp
+from services.casework.metrics import waiting_cases
 from services.casework.operations import Casework
 from services.casework.pages import pages
 from services.casework.repository import Cases
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings,
         [cases.cases, staff.collection],
         ("staffKey", "Staff API key"),
+        collectors=waiting_cases(cases),
     )
     app.extensions["casework"] = Casework(cases, staff)
     register_api(app, api, blp, staff, "staff")

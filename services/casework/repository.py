@@ -30,6 +30,8 @@ class Cases:
         self.cases.create_index("referral_id", unique=True)
         self.cases.create_index([("coordinator_id", ASCENDING), ("opened_at", DESCENDING)])
         self.cases.create_index([("status", ASCENDING), ("opened_at", DESCENDING)])
+        # The cases still waiting for a first contact, read at every scrape: few of them.
+        self.cases.create_index([("status", ASCENDING), ("first_contact_at", ASCENDING)])
         outbox.ensure_index(self.cases)
         self.audit.create_index([("case_id", ASCENDING), ("at", ASCENDING)])
 
@@ -59,6 +61,20 @@ class Cases:
         if need is not None:
             query[f"needs.{need}"] = {"$exists": True}
         return list(self.cases.find(query, outbox.WITHOUT_LOG).sort("opened_at", DESCENDING))
+
+    def waiting_for_coordinator(self) -> int:
+        return self.cases.count_documents({"status": "open"})
+
+    def without_first_contact(self) -> list[dict[str, Any]]:
+        """Open and allocated cases with no contact recorded yet: just what
+        `domain.waiting_for_first_contact` reads. A query for each status: the local
+        database reads a `$in` with a null beside it from the whole collection."""
+        fields = {"status": 1, "first_contact_at": 1, "referral.received_at": 1}
+        return [
+            case
+            for status in ("open", "allocated")
+            for case in self.cases.find({"status": status, "first_contact_at": None}, fields)
+        ]
 
     def open_for_referral(self, case: dict[str, Any], event: dict, session: ClientSession) -> bool:
         """Open the case unless its referral has one already; answer whether it did."""

@@ -10,7 +10,7 @@ from backbone.web import create_service_app, register_api, start
 from services.notifications import SERVICE, templates
 from services.notifications.api import blp
 from services.notifications.endpoints import Endpoints
-from services.notifications.metrics import OldestQueued
+from services.notifications.metrics import OldestQueued, failed_last_day
 from services.notifications.pages import add_pages
 from services.notifications.repository import Store
 from services.notifications.staff_sign_in import StaffSignIn
@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None, resolver=None) -> Flask:
         [store.messages],
         ("partnerKey", "The partner's intake API key"),
         key_for_every_operation=True,
-        collectors=[OldestQueued(store.oldest_queued)],
+        collectors=[OldestQueued(store.oldest_queued), failed_last_day(store.failed_by_channel)],
     )
     app.extensions["store"] = store
     guard = {"resolver": resolver} if resolver else {}

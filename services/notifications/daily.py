@@ -13,6 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from backbone import mongo
 from backbone.clock import UK, now
+from backbone.metrics import loop_done
 from backbone.settings import Settings
 from services.notifications import rules
 from services.notifications.handlers import MessageMaker
@@ -41,6 +42,7 @@ class Daily:
             if day is not None:
                 self.run_for(day)
                 last = day
+            loop_done()
             stop.wait(check_seconds)
 
     def run_for(self, day: date) -> bool:

@@ -18,9 +18,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from opentelemetry.trace import SpanKind
+
+from backbone import tracing
 from backbone.clock import now
 from backbone.events.catalogue import source_of
 from backbone.events.envelope import new_event
+from backbone.metrics import loop_done
 from backbone.settings import Settings
 from services.notifications import SERVICE, metrics
 from services.notifications.channels import EmailChannel, Outcome, WebhookChannel
@@ -82,6 +86,7 @@ class Sender:
                 if not self.send_one():
                     stop.wait(idle_seconds)
                 self.sweep()
+                loop_done()
         finally:
             self.channels["email"].close()
 
@@ -100,8 +105,11 @@ class Sender:
             return False
         if len(message["attempts"]) > 1 and "outcome" not in message["attempts"][-2]:
             message["attempts"][-2]["outcome"] = "interrupted"  # kept in the record below
-        outcome = self.channels[message["channel"]].send(message)
-        self.record(message, outcome)
+        # In the trace of the event that made the message: NotificationSent carries it on.
+        name = f"send {message['kind']}"
+        with tracing.span(name, message.get("traceparent"), SpanKind.CLIENT):
+            outcome = self.channels[message["channel"]].send(message)
+            self.record(message, outcome)
         return True
 
     def record(self, message: dict[str, Any], outcome: Outcome) -> None:
@@ -120,6 +128,10 @@ class Sender:
             metrics.MESSAGES.labels(channel, DELIVERED).inc()
             update = {"$set": {"status": DELIVERED, "attempts": attempts, "delivered_at": at}}
             self.store.finish(message, update, self._event("NotificationSent", message, attempts))
+            log.info(
+                "message delivered",
+                extra={"message_id": message["_id"], "kind": message["kind"], "channel": channel},
+            )
             return
         retry_at = at + timedelta(
             seconds=next_delay(

@@ -9,6 +9,7 @@ from typing import Any
 
 from pymongo.client_session import ClientSession
 
+from backbone import tracing
 from backbone.clock import now
 from backbone.consumer import Handler
 from backbone.events.catalogue import event_type
@@ -57,6 +58,7 @@ class MessageMaker:
             "next_attempt_at": at,
             "give_up_at": at + self.retry,
             "attempts": [],
+            "traceparent": tracing.traceparent(),  # the event's trace, for the sender
         }
         if intent.channel == "email":
             rendered = self.templates[intent.kind].render(intent.values)

@@ -68,6 +68,8 @@ class Store:
         m.create_index([("address", ASCENDING), ("created_at", DESCENDING)])
         m.create_index([("recipient", ASCENDING), ("status", ASCENDING)])
         m.create_index([("created_at", DESCENDING)])
+        # The failures of the last day, read at every scrape (and the managers' list of them).
+        m.create_index([("status", ASCENDING), ("created_at", DESCENDING)])
         outbox.ensure_index(m)
         self.endpoints.create_index("partner_id")
         self.referrals.create_index([("first_contact_at", ASCENDING), ("status", ASCENDING)])
@@ -192,6 +194,16 @@ class Store:
             {"status": {"$in": [QUEUED, WAITING]}}, {"created_at": 1}, sort=[("created_at", 1)]
         )
         return first["created_at"] if first else None
+
+    def failed_by_channel(self, since: datetime) -> dict[str, int]:
+        """How many messages made from `since` on have failed, on each channel."""
+        rows = self.messages.aggregate(
+            [
+                {"$match": {"status": FAILED, "created_at": {"$gte": since}}},
+                {"$group": {"_id": "$channel", "messages": {"$sum": 1}}},
+            ]
+        )
+        return {row["_id"]: row["messages"] for row in rows}
 
     def recent(self, query: dict, limit: int = 50) -> list[dict]:
         hidden = {**outbox.WITHOUT_LOG, "email": 0}

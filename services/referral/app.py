@@ -9,6 +9,7 @@ from backbone.settings import Settings
 from backbone.web import create_service_app, register_api, start
 from services.referral import SERVICE
 from services.referral.api import blp
+from services.referral.metrics import referrals_this_month
 from services.referral.operations import Intake
 from services.referral.partners import Partners
 from services.referral.repository import Referrals
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         [referrals.collection, partners.collection],
         ("partnerKey", "Partner API key"),
         key_for_every_operation=True,
+        collectors=[referrals_this_month(referrals)],
     )
     app.extensions["intake"] = Intake(referrals)
     app.extensions["partners"] = partners

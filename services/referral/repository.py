@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
@@ -38,6 +39,7 @@ class Referrals:
         c.create_index([("partner_id", ASCENDING), ("received_at", DESCENDING)])
         c.create_index([("partner_id", ASCENDING), ("referred_on", DESCENDING)])
         c.create_index("match_keys")
+        c.create_index("received_at")  # the referrals of this month, read at every scrape
         c.create_index(
             [("partner_id", ASCENDING), ("idempotency_key", ASCENDING)],
             name="idempotency_key",
@@ -76,6 +78,16 @@ class Referrals:
             {"$set": {"status": change["status"]}, "$push": {"status_history": change}},
             session=session,
         )
+
+    def received_by_team(self, since: datetime) -> dict[str, int]:
+        """How many referrals each referring team made were received from `since` on."""
+        rows = self.collection.aggregate(
+            [
+                {"$match": {"received_at": {"$gte": since}}},
+                {"$group": {"_id": "$referral.referrer.team", "referrals": {"$sum": 1}}},
+            ]
+        )
+        return {row["_id"]: row["referrals"] for row in rows}
 
     def for_partner(self, partner_id: str, referral_id: str) -> dict[str, Any] | None:
         return self.collection.find_one(

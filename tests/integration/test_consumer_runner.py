@@ -196,6 +196,39 @@ def test_a_worker_plan_runs_its_consumer_and_creates_its_dead_letter_topic(setti
     assert not worker.is_alive()
 
 
+def test_each_worker_task_says_when_it_last_finished_a_loop_so_a_hung_one_shows(settings, topic):
+    group = f"loops-{uuid.uuid4().hex[:6]}"
+    db = mongo.database(settings, "consumertest")
+    plan = WorkerPlan(
+        "looptest",
+        topics=[topic, dead_letter_topic(group)],
+        tasks={
+            "consumer": consumer_task(
+                settings, group, [topic], {"ReferralReceived": lambda *_: None}, db
+            ),
+            "hung": lambda stop: stop.wait(),  # never finishes its first loop
+        },
+    )
+
+    def last_loop(task: str) -> float | None:
+        labels = {"service": "looptest", "task": task}
+        return metrics.registry().get_sample_value(
+            "familyties_worker_last_loop_timestamp_seconds", labels
+        )
+
+    stop = threading.Event()
+    worker = threading.Thread(target=run, args=(plan, settings, stop))
+    worker.start()
+    try:
+        assert wait_for(lambda: last_loop("hung") is not None, 45)
+        started = last_loop("hung")  # each task counts from the worker's start
+        assert wait_for(lambda: last_loop("consumer") > started + 1, 45)
+        assert last_loop("hung") == started
+    finally:
+        stop.set()
+        worker.join(30)
+
+
 def consuming(settings, group: str, topic: str, handler):
     """The group's consumer task, as a worker runs it, in a thread."""
     db = mongo.database(settings, "consumertest")

@@ -51,6 +51,16 @@ class FakeCases:
         ]
         return sorted(found, key=lambda case: case["opened_at"], reverse=True)
 
+    def waiting_for_coordinator(self) -> int:
+        return len(self.find(status="open"))
+
+    def without_first_contact(self) -> list[dict[str, Any]]:
+        return [
+            case
+            for case in self.find()
+            if case["status"] in ("open", "allocated") and case["first_contact_at"] is None
+        ]
+
     def open_for_referral(self, case: dict[str, Any], event: dict, session: Any) -> bool:
         if any(c["referral_id"] == case["referral_id"] for c in self.stored.values()):
             return False
