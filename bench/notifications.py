@@ -232,17 +232,19 @@ class Bench:
         stop = threading.Event()
         running = [threading.Thread(target=sender.run, args=(stop,)) for _ in range(threads)]
         usage = _Usage(self.db_pid)
-        for thread in running:
-            thread.start()
-        delivered = done.wait(RUN_TIMEOUT)
-        elapsed = time.perf_counter() - usage.started
-        used = usage.spent()
-        idle = _Usage(self.db_pid)
-        time.sleep(IDLE_SECONDS)
-        idle_db_cpu = idle.spent()["db_cpu"] / (time.perf_counter() - idle.started)
-        stop.set()
-        for thread in running:
-            thread.join(30)
+        try:
+            for thread in running:
+                thread.start()
+            delivered = done.wait(RUN_TIMEOUT)
+            elapsed = time.perf_counter() - usage.started
+            used = usage.spent()
+            idle = _Usage(self.db_pid)
+            time.sleep(IDLE_SECONDS)
+            idle_db_cpu = idle.spent()["db_cpu"] / (time.perf_counter() - idle.started)
+        finally:  # the sending threads are not daemons: stopped whatever happens
+            stop.set()
+            for thread in running:
+                thread.join(30)
         result = _rate("service", threads, delivered, elapsed, used)
         return result | {
             "kind": "warmed" if warmed else "fresh",
