@@ -634,6 +634,10 @@ def where_time_goes(runs: dict, threads: int, raw: dict) -> dict[str, Any]:
     found["alternative_fall"] = fresh["find_one + update_one"] / warmed["find_one + update_one"]
     found["fau_fall"] = fresh["find_one_and_update"] / warmed["find_one_and_update"]
     found["warmed_rate"] = min(found["email_warmed_rate"], found["webhook_warmed_rate"])
+    idle = {kind: f"webhook|service|{threads}|{kind}" for kind in ("fresh", "warmed")}
+    found["idle_fresh"] = statistics.median(r["idle_db_cpu"] for r in runs[idle["fresh"]])
+    found["idle_warm"] = statistics.median(r["idle_db_cpu"] for r in runs[idle["warmed"]])
+    found["warmed_stored"] = statistics.median(r["stored"] for r in runs[idle["warmed"]])
     found["needed"] = 3 * LATENCY_RATE  # each referral: a webhook and two emails
     return found
 
@@ -795,8 +799,10 @@ referrals view, which on this server read the whole view as the claim reads ever
 the partner and its endpoints read; a `find_one` and an upsert per message), behind the
 casework events it also consumes; and it shares the one database server with the sending
 threads, whose every claim reads every message stored so far, 40 a second from idle
-threads alone. So the more the store holds, the slower all of it: by thirds of the run
-the p95 went from {first_p95:.2f} s to {last_p95:.2f} s. Then a message waits for a sending
+threads alone. As the store fills, all of it costs the database more (idle sending
+threads alone took {idle_fresh:.2f} CPU-seconds a second of it with {messages} messages
+stored, {idle_warm:.2f} with {warmed_stored:,}), and by thirds of the run the p95 went from
+{first_p95:.2f} s to {last_p95:.2f} s. Then a message waits for a sending
 thread's poll (0.1 s), behind the two emails each referral also makes (claims go by
 `next_attempt_at`), and is sent. On the warmed store the Sender delivered
 {warmed_rate:.1f} messages a second, fewer than the {needed:.0f} that {rate:g} referrals a
