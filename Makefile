@@ -31,6 +31,7 @@ bench: $(INSTALLED) node_modules/.installed pango
 	$(BIN)/python -m bench.retryable_writes
 	$(BIN)/python -m bench.capacity
 	$(BIN)/python -m bench.event_log_count
+	$(BIN)/python -m bench.notifications
 	$(BIN)/python -m bench.reporting
 
 soak: $(INSTALLED) node_modules/.installed

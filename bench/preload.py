@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from pymongo import MongoClient
+from pymongo.collection import Collection
 from pymongo.database import Database
 
 from backbone.clock import now
@@ -78,3 +79,27 @@ def _published(document: dict) -> dict:
     document.pop("outbox_since", None)
     document["outbox"] = []
     return document
+
+
+def delivered_messages(collection: Collection, template: dict, count: int) -> None:
+    """`count` notifications already delivered, copies of `template` (a message as recorded),
+    each of a referral of its own, as a notifications service that has run a while holds."""
+    long_ago = now() - timedelta(days=30)
+    attempt = {"started_at": long_ago, "finished_at": long_ago, "outcome": "delivered"}
+    for start in range(0, count, BATCH):
+        batch = []
+        for _ in range(start, min(count, start + BATCH)):
+            message_id = str(uuid.uuid4())
+            batch.append(
+                copy.deepcopy(template)
+                | {
+                    "_id": message_id,
+                    "lane": f"bench:{message_id}",
+                    "status": "delivered",
+                    "created_at": long_ago,
+                    "next_attempt_at": long_ago,
+                    "delivered_at": long_ago,
+                    "attempts": [attempt],
+                }
+            )
+        collection.insert_many(batch, ordered=False)

@@ -4,6 +4,7 @@ keeps every call (headers and body) and answers what the test scripted."""
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -13,6 +14,7 @@ class Call:
     path: str
     headers: dict[str, str]
     body: bytes
+    received_at: float = field(default_factory=time.time)  # when it arrived (epoch s)
 
 
 @dataclass
