@@ -91,11 +91,13 @@ class Sender:
             self.channels["email"].close()
 
     def sweep(self) -> None:
-        """Set stuck lanes going, every SWEEP_SECONDS, by whichever thread comes first."""
+        """Take back interrupted sends and set stuck lanes going, every SWEEP_SECONDS, by
+        whichever thread comes first."""
         with self._sweep_lock:
             if self.clock().timestamp() < self._next_sweep:
                 return
             self._next_sweep = self.clock().timestamp() + SWEEP_SECONDS
+        self.store.take_back_interrupted(self.clock())
         self.store.release_stuck_lanes()
 
     def send_one(self) -> bool:

@@ -19,6 +19,7 @@ from backbone.api_keys import KeyHolders
 WAITING, QUEUED, SENDING, DELIVERED, FAILED = "waiting", "queued", "sending", "delivered", "failed"
 HELD, DIGESTED = "held", "digested"
 UNFINISHED = [WAITING, QUEUED, SENDING]
+CLAIM_TRIES = 5  # messages another sending thread took first, before giving the turn up
 
 
 class PartnerKeys(KeyHolders):
@@ -148,21 +149,36 @@ class Store:
 
     def claim(self, at: datetime, lease: timedelta) -> dict | None:
         """The next message due, marked as being sent (an attempt begun) until the lease
-        ends; one whose lease ended was interrupted mid-send and is sent again."""
-        return self.messages.find_one_and_update(
-            {
-                "$or": [
-                    {"status": QUEUED, "next_attempt_at": {"$lte": at}},
-                    {"status": SENDING, "lease_until": {"$lt": at}},
-                ]
-            },
-            {
-                "$set": {"status": SENDING, "lease_until": at + lease},
-                "$push": {"attempts": {"started_at": at}},
-            },
-            sort=[("next_attempt_at", ASCENDING)],
-            return_document=ReturnDocument.AFTER,
-            projection=outbox.WITHOUT_LOG,
+        ends. Found by an indexed query, then taken by an update that holds only while it
+        is still queued (another thread may take it first: then the next one is tried). A
+        findAndModify would do both at once, but the local database runs one as a scan of
+        every message ever stored: delivery slowed as the store grew (bench/notifications)."""
+        due = {"status": QUEUED, "next_attempt_at": {"$lte": at}}
+        for _ in range(CLAIM_TRIES):
+            found = self.messages.find_one(
+                due, outbox.WITHOUT_LOG, sort=[("next_attempt_at", ASCENDING)]
+            )
+            if found is None:
+                return None
+            attempt = {"started_at": at}
+            taken = self.messages.update_one(
+                {"_id": found["_id"], "status": QUEUED},
+                {
+                    "$set": {"status": SENDING, "lease_until": at + lease},
+                    "$push": {"attempts": attempt},
+                },
+            )
+            if taken.modified_count == 1:
+                found["attempts"] = [*found.get("attempts", []), attempt]
+                return {**found, "status": SENDING, "lease_until": at + lease}
+        return None
+
+    def take_back_interrupted(self, at: datetime) -> None:
+        """A message whose lease ended was interrupted mid-send (its worker died): queued
+        again, to be sent again with the same id (the sender's sweep calls this)."""
+        self.messages.update_many(
+            {"status": SENDING, "lease_until": {"$lt": at}},
+            {"$set": {"status": QUEUED, "next_attempt_at": at}},
         )
 
     def finish(self, message: dict, update: dict, *events: dict) -> None:
