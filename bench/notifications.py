@@ -722,29 +722,30 @@ a `find_one` of the next due message by the `(status, next_attempt_at)` index th
 
 **Where the time goes.** The Sender is bound by the database, not by sending. With one
 thread, {email_db_share:.0%} of an email's time and {webhook_db_share:.0%} of a webhook's is
-spent at the database: the claim (a `find_one_and_update` of the first message, by
-`next_attempt_at`, that is queued and due or whose lease has ended), the record (an
+spent at the database: the claim (a `find_one` of the next due message by the
+`(status, next_attempt_at)` index, then an `update_one` that holds only while it is still
+queued), the record (an
 `update_one` with the attempt and the NotificationSent event, then the release of the
 lane's next message: two `find_one`s), and for a webhook the endpoint's `find_one`. The
 send itself takes {email_send_ms:.0f} ms an email (composing included) and
 {webhook_send_ms:.0f} ms a webhook (signing and the address check included). Three things
 make it slower than it need be, on this server above all:
 
-1. **The claim reads every message ever stored.** SecantusDB plans the claim's `$or` as a
-   collection scan and a sort in memory (its `explain`: COLLSCAN, then SORT), and its
-   `findAndModify` reads the whole collection even by `_id`: in the table above, its rate
-   falls as the store fills while `update_one`'s does not. A profile of the database
-   server (py-spy, taken once while writing this benchmark, {threads} threads, a store of
-   1,100 messages) had 80% of its samples in `findAndModify`, decoding and matching
-   documents twice a claim (once to find, once to update). On the warmed store a claim
-   took {email_warmed_claim_s:.1f} s (email) and {webhook_warmed_claim_s:.1f} s (webhook), and
-   delivery was {email_warmed_slower:.0f}x and {webhook_warmed_slower:.0f}x slower than on a
+1. **The claim used to read every message ever stored** (fixed, 2026-11-24). It was one
+   `find_one_and_update` whose `$or` also took back expired leases: SecantusDB planned it
+   as a collection scan and a sort in memory, and its `findAndModify` reads the whole
+   collection even by `_id` (in the table above its rate falls as the store fills, while
+   `update_one`'s does not). With 2,030 messages stored, delivery fell to about 2 a
+   second, below what 2 referrals a second make, and the time to webhook reached p95
+   3.65 s. The claim is now the `find_one` and conditional `update_one` above, and the
+   sweep takes back expired leases. On the warmed store a claim now takes
+   {email_warmed_claim_s:.1f} s (email) and {webhook_warmed_claim_s:.1f} s (webhook), and
+   delivery is {email_warmed_slower:.1f}x and {webhook_warmed_slower:.1f}x as slow as on a
    fresh one.
 2. **More sending threads are slower.** SecantusDB writes to a collection one statement
-   at a time (a lock per collection), and a `findAndModify` scans the collection once
-   before that lock and again within it: {threads} threads' claims, all for the head of
-   the same order, queue for the lock (where a profile found them waiting) and repeat
-   their scans. With {threads} threads the database spent {email_db_cpu_many:.0f} ms of CPU an email
+   at a time (a lock per collection): {threads} threads' claims, all for the head of
+   the same order, queue for the lock and find the message another thread took.
+   With {threads} threads the database spent {email_db_cpu_many:.0f} ms of CPU an email
    ({email_db_cpu_one:.0f} with one thread) and {webhook_db_cpu_many:.0f} ms a webhook
    ({webhook_db_cpu_one:.0f}), and delivered {email_many_vs_one:.0%} and
    {webhook_many_vs_one:.0%} of one thread's rate.
@@ -753,11 +754,9 @@ make it slower than it need be, on this server above all:
    alone keeps the database server busy (the "idle db" column), and every service sharing
    it, as under `make run`, feels it.
 
-What would close the gap: claim by an indexed `find` of the next due message, then an
-`update_one` conditional on its status (above: {claim_gain:.1f}x the rate of a
-`findAndModify` on the warmed store, and {alternative_fall:.1f}x slower there than on the
-fresh one where `findAndModify` was {fau_fall:.1f}x slower), with expired
-leases taken back by the sweep rather than in every claim's `$or`; one claimer handing
+What would close the gap (the indexed claim is done: {claim_gain:.1f}x the rate of a
+`findAndModify` on the warmed store, and {alternative_fall:.1f}x as slow there as on the
+fresh one, where `findAndModify` was {fau_fall:.1f}x as slow): one claimer handing
 messages to the sending threads (or several claimed at once) so that threads do not
 collide; and senders woken when a message is recorded, or backing off when idle, rather
 than polling. On MongoDB the claim's `$or` can use the `(status, next_attempt_at)` index
