@@ -145,7 +145,7 @@ def where_everything_is(settings: Settings) -> str:
         f"  {'mail':<14} http://{MAIL_HOST}:{settings.mail_web_port}  (every email the system "
         f"sends, caught here; SMTP {MAIL_HOST}:{settings.smtp_port})",
         f"  {'prometheus':<14} {prometheus}  (every process's metrics, alerts at "
-        f"{prometheus}/alerts; runbook docs/operations.md)",
+        f"{prometheus}/classic/alerts; runbook docs/operations.md)",
         f"  {'alertmanager':<14} {alertmanager}  (alerts and silences; each alert is "
         "emailed to the mail page)",
         f"  {'data':<14} {settings.var_dir.resolve()}",
