@@ -8,16 +8,28 @@ INSTALLED := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# make run's monitoring, as make test checks it: written here from deploy/prometheus and
+# deploy/alertmanager with the default settings.
+MONITORING_CONFIG := test-artefacts/monitoring
+
 .PHONY: run test lint format bench soak clean pango
 
-run: $(INSTALLED) node_modules/.installed pango
+run: $(INSTALLED) node_modules/.installed pango $(MONITORING)
 	$(BIN)/familyties run
 
-test: $(INSTALLED) node_modules/.installed $(CHROMIUM) pango
+test: $(INSTALLED) node_modules/.installed $(CHROMIUM) pango $(MONITORING)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/familyties asyncapi --check
 	$(BIN)/familyties deploy kafka-acls --check
+	$(BIN)/python deploy/grafana/generate.py --check
+	$(BIN)/python -m services.monitoring $(MONITORING_CONFIG)
+	promtool check config $(MONITORING_CONFIG)/prometheus.yml
+	promtool check rules deploy/prometheus/rules/*.yml
+	promtool test rules deploy/prometheus/tests/*.yml
+	amtool check-config $(MONITORING_CONFIG)/alertmanager.yml
+	prometheus-blackbox-exporter --config.check --log.level=warn \
+		--config.file=$(MONITORING_CONFIG)/blackbox.yml
 	$(BIN)/pytest
 
 lint format: $(INSTALLED)
@@ -58,6 +70,18 @@ pango:
 	@ldconfig -p | grep -q libpangoft2-1.0 \
 		|| $(SUDO) apt-get install -y --no-install-recommends $(PANGO_PACKAGES) \
 		|| ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends $(PANGO_PACKAGES))
+
+# Prometheus (with promtool), Alertmanager (with amtool) and the blackbox exporter, for
+# make run's monitoring and make test's checks of it: from the package mirror, as Chromium
+# is. Where systemd runs, the packages also start system-wide copies listening on every
+# interface, on the ports make run's own use: those are stopped and disabled again.
+MONITORING_PACKAGES := prometheus prometheus-alertmanager prometheus-blackbox-exporter
+MONITORING := $(addprefix /usr/bin/,$(MONITORING_PACKAGES))
+$(MONITORING) &:
+	$(SUDO) apt-get install -y --no-install-recommends $(MONITORING_PACKAGES) \
+		|| ($(SUDO) apt-get update \
+			&& $(SUDO) apt-get install -y --no-install-recommends $(MONITORING_PACKAGES))
+	[ ! -d /run/systemd/system ] || $(SUDO) systemctl disable --now $(MONITORING_PACKAGES)
 
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache test-artefacts

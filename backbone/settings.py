@@ -18,6 +18,15 @@ SERVICE_PORTS = {
     "notifications": 8004,
     "reporting": 8005,
 }
+# Under `make run` each worker serves its own /metrics (WORKER_METRICS_PORT), as in
+# containers, so that Prometheus sees a stopped worker as a target down.
+WORKER_METRICS_PORTS = {
+    "referral": 9101,
+    "casework": 9102,
+    "directory": 9103,
+    "notifications": 9104,
+    "reporting": 9105,
+}
 
 
 class Secret:
@@ -154,6 +163,16 @@ class Settings:
     smtp_timeout_seconds: float = 10.0
     mail_from: str = "Family Ties <notifications@familyties.invalid>"
     mail_web_port: int = 1080  # the local mail server's web page and API
+    # The local monitoring of `make run` (services/monitoring.py): Prometheus, Alertmanager
+    # and the blackbox exporter that probes each service's /readyz.
+    worker_metrics_ports: dict[str, int] = field(default_factory=lambda: dict(WORKER_METRICS_PORTS))
+    prometheus_port: int = 9090
+    alertmanager_port: int = 9093
+    blackbox_exporter_port: int = 9115
+    # Multiplies every time in the monitoring configuration (scrape and evaluation
+    # intervals, alert windows, `for:` durations, age thresholds, Alertmanager's waits), so
+    # that tests see the real rules fire in seconds. 1 everywhere else.
+    monitoring_time_scale: float = 1.0
     # Webhooks to addresses on loopback, private or link-local networks are refused unless
     # this is on (`make run` turns it on for local receivers; docker-compose leaves it off).
     webhook_allow_private_addresses: bool = False
@@ -193,6 +212,10 @@ class Settings:
         ports = {
             name: _env_int(f"{name.upper()}_PORT", default)
             for name, default in SERVICE_PORTS.items()
+        }
+        worker_metrics_ports = {
+            name: _env_int(f"{name.upper()}_WORKER_METRICS_PORT", default)
+            for name, default in WORKER_METRICS_PORTS.items()
         }
         public_urls = {
             name: os.environ[f"{name.upper()}_PUBLIC_URL"].rstrip("/")
@@ -262,6 +285,11 @@ class Settings:
             smtp_timeout_seconds=_env_float("SMTP_TIMEOUT_SECONDS", cls.smtp_timeout_seconds),
             mail_from=_env("MAIL_FROM", cls.mail_from),
             mail_web_port=_env_int("MAIL_WEB_PORT", cls.mail_web_port),
+            worker_metrics_ports=worker_metrics_ports,
+            prometheus_port=_env_int("PROMETHEUS_PORT", cls.prometheus_port),
+            alertmanager_port=_env_int("ALERTMANAGER_PORT", cls.alertmanager_port),
+            blackbox_exporter_port=_env_int("BLACKBOX_EXPORTER_PORT", cls.blackbox_exporter_port),
+            monitoring_time_scale=_env_float("MONITORING_TIME_SCALE", cls.monitoring_time_scale),
             webhook_allow_private_addresses=_env_flag("WEBHOOK_ALLOW_PRIVATE_ADDRESSES"),
             webhook_timeout_seconds=_env_float(
                 "WEBHOOK_TIMEOUT_SECONDS", cls.webhook_timeout_seconds

@@ -4,9 +4,11 @@ supervisord restarts any process that exits (pausing longer each time one keeps 
 at once), as docker-compose's restart policy does in production, and sends every log line
 to this terminal. Ctrl-C stops the web processes first, then the workers, then the
 servers (broker, database and the local mail server, MailDev, which catches every email the
-system sends and shows it on a web page), each within its grace period. Settings are
-resolved here once and handed to every process through the environment, so the ports and
-paths printed are the ones in use.
+system sends and shows it on a web page), each within its grace period. Monitoring
+(Prometheus, Alertmanager and the blackbox exporter, services/monitoring.py) starts last
+and stops first, so that a stack stopping raises no alert. Settings are resolved here once
+and handed to every process through the environment, so the ports and paths printed are
+the ones in use.
 """
 
 from __future__ import annotations
@@ -17,14 +19,14 @@ import sys
 from pathlib import Path
 
 from backbone.settings import Settings
-from services import NAMES
+from services import NAMES, monitoring
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 # (group, priority, grace seconds): started in this order, stopped in the reverse one,
 # each group only once the one before it has stopped.
-GROUPS = [("servers", 100, 30), ("workers", 200, 20), ("web", 300, 20)]
+GROUPS = [("servers", 100, 30), ("workers", 200, 20), ("web", 300, 20), ("monitoring", 400, 20)]
 # The local mail server listens on this machine only (deploy/local/mail).
 MAIL_HOST = "127.0.0.1"
 
@@ -48,6 +50,9 @@ def environment(settings: Settings) -> dict[str, str]:
         "SMTP_HOST": settings.smtp_host,
         "SMTP_PORT": str(settings.smtp_port),
         "MAIL_WEB_PORT": str(settings.mail_web_port),
+        "PROMETHEUS_PORT": str(settings.prometheus_port),
+        "ALERTMANAGER_PORT": str(settings.alertmanager_port),
+        "BLACKBOX_EXPORTER_PORT": str(settings.blackbox_exporter_port),
         "PYTHONUNBUFFERED": "1",
     }
     # Partners' webhook receivers run on this machine when developing: let them be reached
@@ -55,6 +60,7 @@ def environment(settings: Settings) -> dict[str, str]:
     env.setdefault("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "1")
     for name in NAMES:
         env[f"{name.upper()}_PORT"] = str(settings.ports[name])
+        env[f"{name.upper()}_WORKER_METRICS_PORT"] = str(settings.worker_metrics_ports[name])
     return env
 
 
@@ -66,6 +72,8 @@ def programs() -> dict[str, tuple[str, str]]:
     for name in NAMES:
         found[f"{name}-worker"] = ("workers", f"deploy/local/worker {name}")
         found[f"{name}-web"] = ("web", f"deploy/local/web {name}")
+    for name in ("prometheus", "alertmanager", "blackbox"):
+        found[name] = ("monitoring", f"deploy/local/{name}")
     return found
 
 
@@ -104,16 +112,18 @@ def supervisor_config(settings: Settings) -> str:
 
 
 def prepare(settings: Settings) -> Path:
-    """Data persists in var/db; per-run state (metrics files, the mail caught, supervisord's
-    socket and configuration) starts afresh. var/ holds special-category data: its owner's
-    only."""
+    """Data persists in var/db (and Prometheus' and Alertmanager's in var/prometheus and
+    var/alertmanager); per-run state (metrics files, the mail caught, supervisord's socket,
+    every configuration) starts afresh. var/ holds special-category data: its owner's only."""
     var = settings.var_dir.resolve()
     var.mkdir(mode=0o700, parents=True, exist_ok=True)
     var.chmod(0o700)
     (var / "db").mkdir(exist_ok=True)
     shutil.rmtree(var / "run", ignore_errors=True)
-    for name in NAMES:
+    for name in NAMES:  # a web process's gunicorn processes share one; its worker has its own
         (var / "run" / "metrics" / name).mkdir(parents=True)
+        (var / "run" / "metrics" / f"{name}-worker").mkdir(parents=True)
+    monitoring.write(settings, var / "run" / "monitoring")
     config = var / "run" / "supervisord.conf"
     config.write_text(supervisor_config(settings))
     return config
@@ -123,12 +133,21 @@ def where_everything_is(settings: Settings) -> str:
     lines = ["Family Ties is starting. Ctrl-C stops everything.", ""]
     for name in NAMES:
         url = settings.url(name)
-        lines.append(f"  {name:<14} {url}  (API docs {url}/docs, metrics {url}/metrics)")
+        worker = f"http://{settings.host}:{settings.worker_metrics_ports[name]}/metrics"
+        lines.append(
+            f"  {name:<14} {url}  (API docs {url}/docs, metrics {url}/metrics, worker's {worker})"
+        )
+    prometheus = f"http://{monitoring.HOST}:{settings.prometheus_port}"
+    alertmanager = f"http://{monitoring.HOST}:{settings.alertmanager_port}"
     lines += [
         f"  {'broker':<14} {settings.kafka_bootstrap_servers}  (Kafka protocol)",
         f"  {'database':<14} {settings.mongodb_uri}",
         f"  {'mail':<14} http://{MAIL_HOST}:{settings.mail_web_port}  (every email the system "
         f"sends, caught here; SMTP {MAIL_HOST}:{settings.smtp_port})",
+        f"  {'prometheus':<14} {prometheus}  (every process's metrics, alerts at "
+        f"{prometheus}/classic/alerts; runbook docs/operations.md)",
+        f"  {'alertmanager':<14} {alertmanager}  (alerts and silences; each alert is "
+        "emailed to the mail page)",
         f"  {'data':<14} {settings.var_dir.resolve()}",
         "",
         "Give a partner an API key:  .venv/bin/familyties partners create 'Partner name'",

@@ -21,10 +21,17 @@ BIN = Path(sys.executable).parent
 
 
 class Stack:
-    def __init__(self, var_dir: Path, log_path: Path) -> None:
+    def __init__(self, var_dir: Path, log_path: Path, monitoring_time_scale: float = 1) -> None:
+        """`monitoring_time_scale`: see services/monitoring.py (tests of alerts make it small)."""
         self.var_dir = var_dir
         self.log_path = log_path
         self.ports = {name: free_port() for name in NAMES}
+        self.worker_metrics_ports = {name: free_port() for name in NAMES}
+        self.monitoring_ports = {
+            "prometheus": free_port(),
+            "alertmanager": free_port(),
+            "blackbox_exporter": free_port(),
+        }
         self.broker = f"127.0.0.1:{free_port()}"
         self.env = os.environ | {
             "FAMILYTIES_VAR_DIR": str(var_dir),
@@ -34,6 +41,12 @@ class Stack:
             "LOG_LEVEL": "INFO",
         }
         self.env |= {f"{name.upper()}_PORT": str(port) for name, port in self.ports.items()}
+        self.env |= {
+            f"{name.upper()}_WORKER_METRICS_PORT": str(port)
+            for name, port in self.worker_metrics_ports.items()
+        }
+        self.env |= {f"{name.upper()}_PORT": str(p) for name, p in self.monitoring_ports.items()}
+        self.env["MONITORING_TIME_SCALE"] = str(monitoring_time_scale)
         # the local mail server: every email the system sends is caught there
         self.mail = MailCatcher(smtp_port=free_port(), web_port=free_port())
         self.env |= {
@@ -45,6 +58,17 @@ class Stack:
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
+
+    def worker_metrics_url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.worker_metrics_ports[service]}/metrics"
+
+    @property
+    def prometheus(self) -> str:
+        return f"http://127.0.0.1:{self.monitoring_ports['prometheus']}"
+
+    @property
+    def alertmanager(self) -> str:
+        return f"http://127.0.0.1:{self.monitoring_ports['alertmanager']}"
 
     def start(self, timeout: float = 120) -> None:
         self._log = self.log_path.open("ab")
@@ -99,6 +123,7 @@ class Stack:
     def listening_ports(self) -> list[int]:
         ports = [*self.ports.values(), int(self.broker.rsplit(":", 1)[1])]
         ports += [self.mail.smtp_port, self.mail.web_port]
+        ports += [*self.worker_metrics_ports.values(), *self.monitoring_ports.values()]
         ports.append(int(self.env["MONGODB_URI"].rsplit(":", 1)[1].split("/")[0]))
         listening = []
         for port in ports:

@@ -86,8 +86,9 @@ def test_one_referrals_trace_id_is_in_the_log_lines_of_every_process_it_passes(s
     assert (about["CaseOpened"], case["referral_id"]) == (case["id"], referral_id)
 
 
-def metric_lines(stack, service: str, name: str) -> list[str]:
-    text = requests.get(f"{stack.url(service)}/metrics", timeout=10).text
+def metric_lines(stack, service: str, name: str, worker: bool = False) -> list[str]:
+    url = stack.worker_metrics_url(service) if worker else f"{stack.url(service)}/metrics"
+    text = requests.get(url, timeout=10).text
     return [line for line in text.splitlines() if line.startswith(name + "{")]
 
 
@@ -98,22 +99,22 @@ def test_each_services_metrics_show_its_worker_tasks_looping_and_its_own_figures
     def recent_tasks(service: str) -> set[str]:
         return {
             line.split('task="')[1].split('"')[0]
-            for line in metric_lines(stack, service, loops)
+            for line in metric_lines(stack, service, loops, worker=True)
             if float(line.rsplit(" ", 1)[1]) > now
         }
 
-    # The web process's /metrics shows its worker's tasks (they share the metrics directory).
+    # Each worker's own /metrics shows its tasks.
     assert wait_for(
         lambda: (
             {"consumer", "outbox-relay", "topic-keeper", "event-log-count"}
             <= recent_tasks("casework")
         ),
         timeout=60,
-    ), metric_lines(stack, "casework", loops)
+    ), metric_lines(stack, "casework", loops, worker=True)
     assert wait_for(
         lambda: {"consumer", "daily", "sender-1", "outbox-relay"} <= recent_tasks("notifications"),
         timeout=60,
-    ), metric_lines(stack, "notifications", loops)
+    ), metric_lines(stack, "notifications", loops, worker=True)
 
     teams = metric_lines(stack, "referral", "familyties_referrals_received_this_month")
     assert len(teams) == 5

@@ -34,7 +34,7 @@ def post(stack: Stack, partner: dict, body: dict) -> requests.Response:
 
 
 def published_total(stack: Stack) -> float:
-    metrics = requests.get(f"{stack.url('referral')}/metrics", timeout=5).text
+    metrics = requests.get(stack.worker_metrics_url("referral"), timeout=5).text
     [line] = [m for m in metrics.splitlines() if m.startswith("familyties_events_published_total ")]
     return float(line.split()[1])
 
@@ -56,7 +56,7 @@ def test_a_posted_referral_reaches_kafka_as_referral_received(stack, partner):
         assert event.data["family_member"]["name"] == ids[referral_id]["family_member"]["name"]
         assert event.data["needs"] == ids[referral_id]["needs"]
 
-    # counted by the worker once it has marked the events published, shown by the web process
+    # counted by the worker once it has marked the events published, on its own /metrics
     assert wait_for(lambda: published_total(stack) >= 5, timeout=30)
 
     log = stack.log_path.read_text()
