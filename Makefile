@@ -11,13 +11,19 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # make run's monitoring, as make test checks it: written here from deploy/prometheus and
 # deploy/alertmanager with the default settings.
 MONITORING_CONFIG := test-artefacts/monitoring
+# Installed below when missing. Defined before the rules that need them: make expands a
+# rule's prerequisites as it reads the rule.
+MONITORING_PACKAGES := prometheus prometheus-alertmanager prometheus-blackbox-exporter
+MONITORING := $(addprefix /usr/bin/,$(MONITORING_PACKAGES))
+# Debian's docker-compose validates docker-compose.yml in make test (no engine needed).
+DOCKER_COMPOSE := /usr/bin/docker-compose
 
 .PHONY: run test lint format bench soak clean pango
 
 run: $(INSTALLED) node_modules/.installed pango $(MONITORING)
 	$(BIN)/familyties run
 
-test: $(INSTALLED) node_modules/.installed $(CHROMIUM) pango $(MONITORING)
+test: $(INSTALLED) node_modules/.installed $(CHROMIUM) pango $(MONITORING) $(DOCKER_COMPOSE)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/familyties asyncapi --check
@@ -75,13 +81,15 @@ pango:
 # make run's monitoring and make test's checks of it: from the package mirror, as Chromium
 # is. Where systemd runs, the packages also start system-wide copies listening on every
 # interface, on the ports make run's own use: those are stopped and disabled again.
-MONITORING_PACKAGES := prometheus prometheus-alertmanager prometheus-blackbox-exporter
-MONITORING := $(addprefix /usr/bin/,$(MONITORING_PACKAGES))
 $(MONITORING) &:
 	$(SUDO) apt-get install -y --no-install-recommends $(MONITORING_PACKAGES) \
 		|| ($(SUDO) apt-get update \
 			&& $(SUDO) apt-get install -y --no-install-recommends $(MONITORING_PACKAGES))
 	[ ! -d /run/systemd/system ] || $(SUDO) systemctl disable --now $(MONITORING_PACKAGES)
+
+$(DOCKER_COMPOSE):
+	$(SUDO) apt-get install -y --no-install-recommends docker-compose \
+		|| ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends docker-compose)
 
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache test-artefacts

@@ -172,11 +172,13 @@ def consumer_task(
 
 
 def _serve_metrics() -> None:
-    """Where a worker has no web process beside it sharing PROMETHEUS_MULTIPROC_DIR (one
-    container per process), WORKER_METRICS_PORT gives it a /metrics of its own."""
+    """WORKER_METRICS_PORT gives a worker a /metrics of its own (so a stopped worker is a
+    target down), on WORKER_METRICS_HOST: 127.0.0.1 under `make run`, every interface in a
+    container, where only the container network reaches it."""
     port = os.environ.get("WORKER_METRICS_PORT")
     if port:
-        start_http_server(int(port), registry=metrics.registry())
+        host = os.environ.get("WORKER_METRICS_HOST", "0.0.0.0")
+        start_http_server(int(port), addr=host, registry=metrics.registry())
 
 
 def _supervise(service: str, name: str, task: Task, stop: threading.Event) -> None:

@@ -160,7 +160,6 @@ def test_prometheus_and_alertmanager_start_with_the_stack_on_this_machine_only(s
         assert listening_addresses(port) == {"127.0.0.1"}
 
 
-@pytest.mark.xfail(reason="backbone/worker.py binds WORKER_METRICS_PORT on every interface")
 def test_every_worker_serves_its_metrics_on_this_machine_only(stack):
     for port in stack.worker_metrics_ports.values():
         assert listening_addresses(port) == {"127.0.0.1"}
