@@ -1,7 +1,8 @@
 """Prometheus metrics.
 
-Under gunicorn and `make run`, PROMETHEUS_MULTIPROC_DIR is set for a service's web and
-worker processes alike, so its one /metrics shows requests and events together.
+A service's gunicorn processes share one /metrics through PROMETHEUS_MULTIPROC_DIR; its
+worker serves its own on WORKER_METRICS_PORT (backbone.worker), under `make run` as in
+containers, so a stopped worker shows as a target down.
 """
 
 from __future__ import annotations
