@@ -156,6 +156,29 @@ def test_promtool_accepts_the_configuration_with_the_rules_it_loads(tmp_path, co
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
+def test_prometheus_probes_every_web_container_for_its_database_and_the_broker(containers):
+    # Without these probes the alerts for an unreachable database or broker never fire.
+    config = yaml.safe_load(
+        mounted(containers["prometheus"], "/etc/prometheus/prometheus.yml").read_text()
+    )
+    (readiness,) = [job for job in config["scrape_configs"] if job["job_name"] == "readiness"]
+    probed = {
+        (group["labels"]["service"], group["labels"]["dependency"], group["targets"][0])
+        for group in readiness["static_configs"]
+    }
+    webs = {name.removesuffix("-web") for name in containers if name.endswith("-web")}
+    ports = {name: containers[f"{name}-web"]["environment"]["PORT"] for name in webs}
+    assert probed == {
+        (name, dependency, f"http://{name}-web:{ports[name]}/readyz")
+        for name in webs
+        for dependency in ("database", "broker")
+    }
+    exporter = containers["blackbox-exporter"]
+    assert mounted(exporter, "/etc/blackbox_exporter/config.yml") == (
+        ROOT / "deploy/prometheus/blackbox.yml"
+    )
+
+
 def rendered_alertmanager_config(containers, tmp_path: Path) -> Path:
     """deploy/alertmanager/start.sh run as the container runs it, with stand-ins."""
     alertmanager = containers["alertmanager"]
