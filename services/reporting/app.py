@@ -11,6 +11,7 @@ from backbone.sign_in import add_sign_in
 from backbone.web import create_service_app, register_api, start
 from services.reporting import SERVICE
 from services.reporting.api import blp
+from services.reporting.metrics import first_contact_times
 from services.reporting.operations import Reports
 from services.reporting.pages import pages
 from services.reporting.repository import ReportingView
@@ -22,6 +23,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     view = ReportingView(db)
     viewers = Viewers(db)
     mongo.ensure_indexes(view, viewers)
+    reports = Reports(view, settings.reporting_hide_small_numbers)
     app, api = create_service_app(
         SERVICE,
         "Family Ties reporting",
@@ -29,8 +31,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings,
         key_scheme=("viewerKey", "A report viewer's API key"),
         key_for_every_operation=True,
+        collectors=first_contact_times(reports),
     )
-    app.extensions["reports"] = Reports(view, settings.reporting_hide_small_numbers)
+    app.extensions["reports"] = reports
     register_api(app, api, blp, viewers, "viewer")
     # The managers' and funders' pages, behind signing in (backbone.sign_in).
     add_govuk_pages(app, pages)

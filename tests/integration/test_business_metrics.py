@@ -3,15 +3,20 @@ time: referrals this month by team, cases waiting, notifications failed."""
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import timedelta
 
-from backbone.clock import now, start_of_month
+from backbone import mongo
+from backbone.clock import now, start_of_month, today
 from services.notifications.app import create_app as create_notifications_app
+from services.reporting.app import create_app as create_reporting_app
+from services.reporting.repository import BulkApplier, ReportingView
 from tests.factories import referral
 from tests.integration.conftest import staff_key
 from tests.integration.test_casework_api import a_referral, deliver
 from tests.integration.test_health_and_metrics import metric
+from tests.unit.reporting_events import case_event, contact, referral_received
 
 WAITING = "familyties_cases_waiting_for_coordinator"
 TOO_LONG = "familyties_cases_waiting_first_contact_too_long"
@@ -94,3 +99,32 @@ def test_notifications_failed_in_the_last_day_by_channel(settings):
         ]
     )
     assert (failed("email"), failed("webhook")) == (2, 1)
+
+
+def test_working_days_to_first_contact_of_referrals_of_the_last_three_months(settings):
+    app = create_reporting_app(settings)
+    view = ReportingView(mongo.database(settings, "reporting"))
+
+    def waited(quantile: str) -> float:
+        text = app.test_client().get("/metrics").get_data(as_text=True)
+        return metric(text, "familyties_first_contact_working_days", quantile=quantile)
+
+    assert math.isnan(waited("0.5"))  # nobody contacted yet: no value, not 0 days
+    monday = today() - timedelta(days=today().weekday() + 28)  # a Monday four weeks ago
+    applier = BulkApplier(view.current())
+    for number, days in enumerate([1, 2, 2, 3, 4, 4, 4, 4, 4, 9]):  # working days
+        referral_id = f"r-contact-{number}"
+        contacted = monday + timedelta(days=days + 2 * (days // 5))  # weekends skipped
+        applier.add([referral_received(referral_id, referred_on=monday)])
+        opened = case_event(
+            "CaseOpened",
+            referral_id,
+            monday,
+            partner_id="p",
+            referring_team="GLASGOW",
+            local_authority="GLASGOW_CITY",
+            needs=["housing"],
+        )
+        applier.add([opened, contact(referral_id, contacted)])
+    applier.flush()
+    assert (waited("0.5"), waited("0.9")) == (4, 4)
