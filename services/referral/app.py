@@ -5,12 +5,16 @@ from __future__ import annotations
 from flask import Flask
 
 from backbone import mongo
+from backbone.pages import add_govuk_pages
 from backbone.settings import Settings
+from backbone.sign_in import add_sign_in
 from backbone.web import create_service_app, register_api, start
 from services.referral import SERVICE
 from services.referral.api import blp
 from services.referral.metrics import referrals_this_month
 from services.referral.operations import Intake
+from services.referral.pages import pages
+from services.referral.partner_users import PartnerUsers
 from services.referral.partners import Partners
 from services.referral.repository import Referrals
 
@@ -19,7 +23,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings, db = start(SERVICE, settings)
     referrals = Referrals(db)
     partners = Partners(db)
-    mongo.ensure_indexes(referrals, partners)
+    users = PartnerUsers(db, partners)
+    mongo.ensure_indexes(referrals, partners, users)
 
     app, api = create_service_app(
         SERVICE,
@@ -34,4 +39,22 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["intake"] = Intake(referrals)
     app.extensions["partners"] = partners
     register_api(app, api, blp, partners, "partner")
+    _add_pages(app, settings, users)
     return app
+
+
+def _add_pages(app: Flask, settings: Settings, users: PartnerUsers) -> None:
+    """Partners' web pages, behind signing in (backbone.sign_in): sessions in secure
+    cookies, CSRF tokens on every form. The JSON API authenticates by key, so needs none."""
+    app.extensions["partner_users"] = users
+    add_govuk_pages(app, pages)
+    app.register_blueprint(pages)
+    add_sign_in(
+        app,
+        pages,
+        users,
+        settings,
+        cookie_name="familyties_referrals",
+        home="pages.home",
+        csrf_exempt=[blp],
+    )
