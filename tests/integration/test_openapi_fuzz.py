@@ -65,7 +65,11 @@ ANSWERED = {
 }
 
 DOCUMENTED_PATHS = {
-    "referral": ["/v1/referrals", "/v1/referrals/{referral_id}"],
+    "referral": [
+        "/v1/referrals",
+        "/v1/referrals/{referral_id}",
+        "/v1/referrals/{referral_id}/withdrawal",
+    ],
     "casework": [
         "/v1/cases",
         "/v1/cases/{case_id}",
@@ -189,7 +193,13 @@ def referral_target(referral_app) -> Target:
         referral_app,
         {"no key": {}, "revoked key": bearer(revoked(partners)), "partner": bearer(key)},
         {"referral_id": ids},
-        {"POST /v1/referrals": [referral(n) for n in range(5, 9)]},
+        {
+            "POST /v1/referrals": [referral(n) for n in range(5, 9)],
+            "POST /v1/referrals/{referral_id}/withdrawal": [
+                {"reason": "sent_by_mistake"},
+                {"reason": "other", "details": "The family moved away."},
+            ],
+        },
     )
 
 
