@@ -89,6 +89,7 @@ DOCUMENTED_PATHS = {
     ],
     "reporting": [
         "/v1/reports/referrals-by-month",
+        "/v1/reports/withdrawals-by-month",
         "/v1/reports/needs",
         "/v1/reports/headline",
         "/v1/reports/caseloads",
