@@ -216,3 +216,30 @@ def test_the_openapi_document_describes_withdrawing(client):
     ]
     status = document["paths"]["/v1/referrals"]["get"]["parameters"]
     assert "withdrawn" in next(p for p in status if p["name"] == "status")["schema"]["enum"]
+
+
+def test_a_referral_withdrawn_before_its_case_opened_stays_withdrawn(client, auth, referral_db):
+    referral_id = refer(client, auth)
+    withdraw(client, auth, referral_id, MISTAKE)
+    later = now() + timedelta(seconds=1)
+    # Casework opens the case from the ReferralReceived, then closes it for the withdrawal.
+    opened = case_event(
+        referral_id,
+        later,
+        partner_id="p1",
+        referring_team="GLASGOW",
+        local_authority="GLASGOW_CITY",
+        needs=["housing"],
+    )
+    follow(referral_db, "CaseOpened", opened)
+    closed = case_event(
+        referral_id,
+        later,
+        outcomes=["withdrawn"],
+        outcome_for_referrer="Withdrawn by the referrer: Sent by mistake.",
+    )
+    follow(referral_db, "CaseClosed", closed)
+
+    answer = client.get(f"/v1/referrals/{referral_id}", headers=auth).get_json()
+    assert answer["status"] == "withdrawn"
+    assert [change["status"] for change in answer["status_history"]] == ["received", "withdrawn"]
