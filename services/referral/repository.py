@@ -11,6 +11,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from backbone import outbox
+from services.referral.domain import WITHDRAWN, Withdrawal
 
 # Bookkeeping no answer needs; the response schemas decide what a partner sees.
 INTERNAL_FIELDS = {
@@ -19,6 +20,7 @@ INTERNAL_FIELDS = {
     "request_fingerprint": 0,
     "idempotency_key": 0,
     "possible_duplicate_of": 0,
+    "withdrawn_at": 0,
 }
 
 
@@ -60,6 +62,23 @@ class Referrals:
             )
             raise IdempotencyKeyTaken(existing) from None
 
+    def withdraw(
+        self, referral_id: str, partner_id: str, withdrawal: Withdrawal, event: dict
+    ) -> bool:
+        """Mark the referral withdrawn, with its event, in one write, if its status is
+        still the one the withdrawal was decided on; answer whether it was. A case event
+        followed meanwhile, or a second click, finds the status changed and writes nothing."""
+        entry = withdrawal.history_entry
+        update = {
+            "$set": {"status": entry["status"], "withdrawn_at": entry["at"]},
+            "$push": {"status_history": entry},
+        }
+        result = self.collection.update_one(
+            {"_id": referral_id, "partner_id": partner_id, "status": withdrawal.status_read},
+            outbox.append_events(update, event),
+        )
+        return result.modified_count == 1
+
     def sharing_match_keys(self, keys: list[str]) -> list[dict[str, Any]]:
         """Referrals, by any partner, under any of these match keys."""
         if not keys:
@@ -72,12 +91,22 @@ class Referrals:
 
     def follow_case(self, referral_id: str, change: dict[str, Any], session: ClientSession) -> None:
         """Record what casework did, as the referrer sees it: a new status, when, and the
-        words written for them (a reason to decline, an outcome)."""
-        self.collection.update_one(
-            {"_id": referral_id},
+        words written for them (a reason to decline, an outcome).
+
+        A withdrawn referral stays withdrawn: a case event from before the withdrawal,
+        delivered after it, joins its history in time order; what casework does after it
+        (closing the case as withdrawn) follows from it and tells the referrer nothing."""
+        result = self.collection.update_one(
+            {"_id": referral_id, "status": {"$ne": WITHDRAWN}},
             {"$set": {"status": change["status"]}, "$push": {"status_history": change}},
             session=session,
         )
+        if result.matched_count == 0:
+            self.collection.update_one(
+                {"_id": referral_id, "status": WITHDRAWN, "withdrawn_at": {"$gt": change["at"]}},
+                {"$push": {"status_history": {"$each": [change], "$sort": {"at": ASCENDING}}}},
+                session=session,
+            )
 
     def received_by_team(self, since: datetime) -> dict[str, int]:
         """How many referrals each referring team made were received from `since` on."""
