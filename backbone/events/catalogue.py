@@ -13,7 +13,7 @@ from marshmallow import Schema
 
 from backbone.events import case, notification, people
 from backbone.events.hsds import ServiceChangedSchema
-from backbone.events.referral import ReferralReceivedSchema
+from backbone.events.referral import ReferralReceivedSchema, ReferralWithdrawnSchema
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +55,14 @@ CATALOGUE: dict[str, EventType] = {
             ReferralReceivedSchema,
             "A partner's referral was accepted into intake. Carries what casework needs to "
             "open a case. Personal data: special category.",
+        ),
+        _version_1(
+            "referral",
+            "ReferralWithdrawn",
+            ReferralWithdrawnSchema,
+            "The partner withdrew its referral (the family changed their mind, or it was "
+            "sent by mistake): why, and who withdrew it. Casework closes the case as "
+            "withdrawn; reporting counts it.",
         ),
         _version_1(
             "directory",

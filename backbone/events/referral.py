@@ -1,14 +1,23 @@
-"""The shape of a referral, shared by intake's API and the ReferralReceived event."""
+"""The shape of a referral, shared by intake's API and the ReferralReceived event, and of
+its withdrawal, shared by intake's API, its web pages and the ReferralWithdrawn event."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates,
+    validates_schema,
+)
 
 from backbone.clock import today
 from backbone.events import vocabulary as v
-from backbone.fields import PHONE, POSTCODE, Moment, one_of, strict_integer, text
+from backbone.fields import PHONE, POSTCODE, Moment, Text, one_of, strict_integer, text
 
 EARLIEST = date(1900, 1, 1)
 EARLIEST_REFERRAL = date(2000, 1, 1)  # historical imports reach back to 2008
@@ -147,3 +156,59 @@ class ReferralReceivedSchema(ReferralSchema):
     partner_name = fields.String(required=True)
     received_at = Moment(required=True)
     possible_duplicate_of = fields.List(fields.String(), required=True)
+
+
+WITHDRAWAL_DETAILS_LENGTH = 1000
+
+
+class WithdrawalSchema(Schema):
+    """Why a partner withdraws a referral: a reason, and details (needed for "other").
+    Blank details count as none, so a web form's empty box and an API's "" read alike."""
+
+    reason = fields.String(
+        required=True,
+        validate=one_of(v.WITHDRAWAL_REASONS, "Select why the referral is being withdrawn."),
+        error_messages={
+            "required": "Select why the referral is being withdrawn.",
+            "null": "Select why the referral is being withdrawn.",
+        },
+        metadata={"description": "One of WITHDRAWAL_REASONS."},
+    )
+    details = Text(
+        validate=validate.Length(
+            max=WITHDRAWAL_DETAILS_LENGTH,
+            error=f"Details must be {WITHDRAWAL_DETAILS_LENGTH} characters or fewer.",
+        ),
+        error_messages={"null": "Details must be text."},
+        metadata={"description": 'A few words more; needed when the reason is "other".'},
+    )
+
+    @pre_load
+    def blank_details_are_none(self, data, **kwargs):
+        if isinstance(data, dict):
+            details = data.get("details")
+            if isinstance(details, str) and not details.strip():
+                data = {key: value for key, value in data.items() if key != "details"}
+        return data
+
+    @validates_schema
+    def details_for_another_reason(self, data, **kwargs):
+        if data.get("reason") == "other" and not data.get("details"):
+            raise ValidationError("Enter why the referral is being withdrawn.", "details")
+
+
+class WithdrawnBySchema(Schema):
+    """Who withdrew it: a partner's user on the web, or the partner's system by the API.
+    A name only, the least the coordinator needs to know whom to ask."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(["user", "api"]))
+    name = text(200, required=True)
+
+
+class ReferralWithdrawnSchema(WithdrawalSchema):
+    """ReferralWithdrawn, version 1: the partner withdrew its referral."""
+
+    referral_id = fields.String(required=True)
+    partner_id = fields.String(required=True)
+    withdrawn_by = fields.Nested(WithdrawnBySchema, required=True)
+    at = Moment(required=True)

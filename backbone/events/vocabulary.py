@@ -174,4 +174,12 @@ REFERRAL_STATUSES = {
     "allocated": "Allocated",
     "declined": "Declined",
     "closed": "Closed",
+    "withdrawn": "Withdrawn",
+}
+
+# Why a partner withdrew a referral. "other" needs a few words of details.
+WITHDRAWAL_REASONS = {
+    "family_changed_mind": "The family changed their mind",
+    "sent_by_mistake": "Sent by mistake",
+    "other": "Another reason",
 }

@@ -1,4 +1,5 @@
-"""Intake's rules, free of I/O: duplicate matching, idempotency, the referral record."""
+"""Intake's rules, free of I/O: duplicate matching, idempotency, the referral record, and
+withdrawing a referral."""
 
 from __future__ import annotations
 
@@ -10,8 +11,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from backbone.errors import Conflict
+
 DUPLICATE_WINDOW = timedelta(days=30)
 INITIAL_STATUS = "received"
+WITHDRAWN = "withdrawn"
+# A referral can be withdrawn until casework has finished with it.
+WITHDRAWABLE = {"received", "accepted", "allocated"}
 
 
 def _digest(*parts: str) -> str:
@@ -143,3 +149,61 @@ def as_first_answered(record: dict[str, Any]) -> dict[str, Any]:
     """The referral as its first 201 showed it: a retry with the same Idempotency-Key gets
     that answer again, whatever has become of the referral since (GET tells that)."""
     return {**record, "status": record["status_history"][0]["status"]}
+
+
+class CannotWithdraw(Conflict):
+    """The referral is past withdrawing: already withdrawn, declined or closed."""
+
+    title = "Cannot be withdrawn"
+
+
+_NOT_WITHDRAWABLE = {
+    WITHDRAWN: "This referral has already been withdrawn.",
+    "declined": "This referral was declined, so it can no longer be withdrawn.",
+    "closed": "This referral's case is closed, so it can no longer be withdrawn.",
+}
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """What withdrawing a referral read at `status_read` changes: the entry for its status
+    history, and the data of its ReferralWithdrawn event."""
+
+    status_read: str
+    history_entry: dict[str, Any]
+    event_data: dict[str, Any]
+
+
+def withdraw(
+    record: dict[str, Any], withdrawal: dict[str, Any], by: dict[str, str], at: datetime
+) -> Withdrawal:
+    """Withdraw `record` (the partner's own referral, as stored) for `withdrawal`'s reason
+    and details, `by` ({"kind": "user" or "api", "name"}) at `at`."""
+    status = record["status"]
+    if status not in WITHDRAWABLE:
+        raise CannotWithdraw(_NOT_WITHDRAWABLE.get(status, "This referral cannot be withdrawn."))
+    given = {"reason": withdrawal["reason"]}
+    if withdrawal.get("details"):
+        given["details"] = withdrawal["details"]
+    by = {"kind": by["kind"], "name": by["name"]}
+    return Withdrawal(
+        status,
+        {"status": WITHDRAWN, "at": at, **given, "by": by},
+        {
+            "referral_id": record["_id"],
+            "partner_id": record["partner_id"],
+            **given,
+            "withdrawn_by": by,
+            "at": at.isoformat(),
+        },
+    )
+
+
+def withdrawn_by_user(user: dict[str, Any]) -> dict[str, str]:
+    """Who withdrew it, for a partner's user signed in to the web pages."""
+    return {"kind": "user", "name": user["name"]}
+
+
+def withdrawn_by_api(partner: dict[str, Any]) -> dict[str, str]:
+    """Who withdrew it, for a partner's own system calling the API."""
+    return {"kind": "api", "name": partner["name"]}

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from backbone.clock import now
-from backbone.errors import NotAllowed, NotFound
+from backbone.errors import Conflict, NotAllowed, NotFound
 from backbone.events.envelope import new_event
 from backbone.events.referral import ReferralSchema
 from backbone.ids import new_id
@@ -16,6 +16,8 @@ from services.referral.repository import IdempotencyKeyTaken, Referrals
 
 # Built once: building a schema with nested schemas costs milliseconds.
 REFERRAL = ReferralSchema()
+# Each attempt loses only to a change of the referral's status, of which there are few.
+WITHDRAW_ATTEMPTS = 3
 
 
 class IdempotencyKeyReused(NotAllowed):
@@ -67,6 +69,27 @@ class Intake:
         if record is None:
             raise NotFound("No referral of yours has this id.")
         return record
+
+    def withdraw(
+        self,
+        partner: dict[str, Any],
+        referral_id: str,
+        withdrawal: dict[str, Any],
+        by: dict[str, str],
+    ) -> dict[str, Any]:
+        """Withdraw one of this partner's referrals and announce it as ReferralWithdrawn,
+        in one write; answer the referral as changed. `withdrawal` is WithdrawalSchema's
+        {reason, details}; `by` who asked (domain.withdrawn_by_user or _by_api). Another
+        partner's referral is not found; one past withdrawing is refused (CannotWithdraw)."""
+        for _ in range(WITHDRAW_ATTEMPTS):
+            record = self.referral(partner, referral_id)
+            change = domain.withdraw(record, withdrawal, by, now())
+            event = new_event("ReferralWithdrawn", SOURCE, referral_id, change.event_data)
+            if self.referrals.withdraw(referral_id, partner["_id"], change, event):
+                return self.referral(partner, referral_id)
+            # Its status changed since it was read (a case event, or a second click):
+            # decided again on what it is now.
+        raise Conflict("The referral is changing as you withdraw it: try again.")
 
     def page(
         self, partner: dict[str, Any], filters: dict[str, Any], page: int, per_page: int

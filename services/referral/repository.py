@@ -11,6 +11,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from backbone import outbox
+from services.referral.domain import Withdrawal
 
 # Bookkeeping no answer needs; the response schemas decide what a partner sees.
 INTERNAL_FIELDS = {
@@ -19,6 +20,7 @@ INTERNAL_FIELDS = {
     "request_fingerprint": 0,
     "idempotency_key": 0,
     "possible_duplicate_of": 0,
+    "withdrawn_at": 0,
 }
 
 
@@ -59,6 +61,23 @@ class Referrals:
                 {"partner_id": record["partner_id"], "idempotency_key": record["idempotency_key"]}
             )
             raise IdempotencyKeyTaken(existing) from None
+
+    def withdraw(
+        self, referral_id: str, partner_id: str, withdrawal: Withdrawal, event: dict
+    ) -> bool:
+        """Mark the referral withdrawn, with its event, in one write, if its status is
+        still the one the withdrawal was decided on; answer whether it was. A case event
+        followed meanwhile, or a second click, finds the status changed and writes nothing."""
+        entry = withdrawal.history_entry
+        update = {
+            "$set": {"status": entry["status"], "withdrawn_at": entry["at"]},
+            "$push": {"status_history": entry},
+        }
+        result = self.collection.update_one(
+            {"_id": referral_id, "partner_id": partner_id, "status": withdrawal.status_read},
+            outbox.append_events(update, event),
+        )
+        return result.modified_count == 1
 
     def sharing_match_keys(self, keys: list[str]) -> list[dict[str, Any]]:
         """Referrals, by any partner, under any of these match keys."""

@@ -4,6 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from backbone.events import vocabulary as v
 from backbone.events.referral import ReferralSchema
+from backbone.events.referral import WithdrawalSchema as WithdrawalFields
 from backbone.fields import one_of
 
 
@@ -15,10 +16,27 @@ class StoredReferral(fields.Nested):
         return value
 
 
+class WithdrawalSchema(WithdrawalFields):
+    """What a partner sends to withdraw a referral, by the API or the web page: both
+    refuse the same things with the same messages."""
+
+
+class WithdrawnBySchema(Schema):
+    kind = fields.String(metadata={"description": "user (on the web) or api."})
+    name = fields.String(metadata={"description": "The user's name, or the partner's."})
+
+
 class StatusChangeSchema(Schema):
     status = fields.String()
     at = fields.AwareDateTime()
-    reason = fields.String(metadata={"description": "Why it was declined."})
+    reason = fields.String(
+        metadata={
+            "description": "Why it was declined, in casework's words; when withdrawn, the "
+            "reason's code: family_changed_mind, sent_by_mistake or other."
+        }
+    )
+    details = fields.String(metadata={"description": "When withdrawn: the details given."})
+    by = fields.Nested(WithdrawnBySchema, metadata={"description": "When withdrawn: by whom."})
     outcome = fields.String(metadata={"description": "What became of it, when closed."})
 
 

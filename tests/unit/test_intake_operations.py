@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from backbone.errors import NotFound
+from backbone.errors import Conflict, NotFound
+from services.referral import domain
 from services.referral.operations import REFERRAL, IdempotencyKeyReused, Intake
 from services.referral.repository import IdempotencyKeyTaken
 from tests.factories import referral
@@ -31,6 +32,17 @@ class FakeReferrals:
                 raise IdempotencyKeyTaken(existing)
         self.stored[record["_id"]] = record
         self.events.extend(events)
+
+    def withdraw(self, referral_id: str, partner_id: str, withdrawal, event: dict) -> bool:
+        found = self.stored.get(referral_id)
+        if not found or found["partner_id"] != partner_id:
+            return False
+        if found["status"] != withdrawal.status_read:
+            return False
+        found["status"] = withdrawal.history_entry["status"]
+        found["status_history"].append(withdrawal.history_entry)
+        self.events.append(event)
+        return True
 
     def sharing_match_keys(self, keys: list[str]) -> list[dict[str, Any]]:
         return [r for r in self.stored.values() if set(r["match_keys"]) & set(keys)]
@@ -110,3 +122,82 @@ def test_a_page_counts_only_this_partners_referrals(intake):
     receive(intake, LANARKSHIRE, referral(9))
     page = intake.page(GLASGOW, {}, page=2, per_page=2)
     assert (page["total_items"], page["total_pages"], len(page["items"])) == (3, 2, 1)
+
+
+MISTAKE = {"reason": "sent_by_mistake"}
+BY_API = domain.withdrawn_by_api(GLASGOW)
+
+
+def test_a_withdrawn_referral_is_stored_as_withdrawn_with_its_event(intake, referrals):
+    record = receive(intake, GLASGOW, referral())
+    answer = intake.withdraw(GLASGOW, record["_id"], MISTAKE, BY_API)
+    assert answer["status"] == "withdrawn"
+    last = answer["status_history"][-1]
+    assert (last["status"], last["reason"], last["by"]) == (
+        "withdrawn",
+        "sent_by_mistake",
+        {"kind": "api", "name": "Routes out of Prison Glasgow"},
+    )
+    event = referrals.events[-1]
+    assert (event["type"], event["subject"]) == ("ReferralWithdrawn", record["_id"])
+    assert event["data"]["reason"] == "sent_by_mistake" and "details" not in event["data"]
+
+
+def test_another_partners_referral_cannot_be_withdrawn_as_if_unknown(intake, referrals):
+    record = receive(intake, GLASGOW, referral())
+    with pytest.raises(NotFound):
+        intake.withdraw(LANARKSHIRE, record["_id"], MISTAKE, BY_API)
+    assert referrals.stored[record["_id"]]["status"] == "received"
+    assert [e["type"] for e in referrals.events] == ["ReferralReceived"]
+
+
+def test_a_referral_is_withdrawn_once(intake, referrals):
+    record = receive(intake, GLASGOW, referral())
+    intake.withdraw(GLASGOW, record["_id"], MISTAKE, BY_API)
+    with pytest.raises(domain.CannotWithdraw) as refused:
+        intake.withdraw(GLASGOW, record["_id"], MISTAKE, BY_API)
+    assert refused.value.status == 409
+    assert refused.value.detail == "This referral has already been withdrawn."
+    assert [e["type"] for e in referrals.events] == ["ReferralReceived", "ReferralWithdrawn"]
+
+
+class CaseEventBetween(FakeReferrals):
+    """A case event changes the referral's status between the read and the write, as
+    intake's worker may while the partner withdraws it."""
+
+    def __init__(self, *statuses: str) -> None:
+        super().__init__()
+        self.statuses = list(statuses)
+
+    def withdraw(self, referral_id: str, partner_id: str, withdrawal, event: dict) -> bool:
+        if self.statuses:
+            self.stored[referral_id]["status"] = self.statuses.pop(0)
+        return super().withdraw(referral_id, partner_id, withdrawal, event)
+
+
+def test_a_status_changed_while_withdrawing_is_decided_again():
+    referrals = CaseEventBetween("accepted")
+    intake = Intake(referrals)
+    record = receive(intake, GLASGOW, referral())
+    assert intake.withdraw(GLASGOW, record["_id"], MISTAKE, BY_API)["status"] == "withdrawn"
+    assert referrals.events[-1]["type"] == "ReferralWithdrawn"
+
+
+def test_a_case_closed_while_withdrawing_refuses_the_withdrawal():
+    referrals = CaseEventBetween("closed")
+    intake = Intake(referrals)
+    record = receive(intake, GLASGOW, referral())
+    with pytest.raises(domain.CannotWithdraw):
+        intake.withdraw(GLASGOW, record["_id"], MISTAKE, BY_API)
+    assert referrals.stored[record["_id"]]["status"] == "closed"
+    assert [e["type"] for e in referrals.events] == ["ReferralReceived"]
+
+
+def test_a_status_that_keeps_changing_is_a_conflict_to_retry():
+    referrals = CaseEventBetween("accepted", "allocated", "accepted")
+    intake = Intake(referrals)
+    record = receive(intake, GLASGOW, referral())
+    with pytest.raises(Conflict) as refused:
+        intake.withdraw(GLASGOW, record["_id"], MISTAKE, BY_API)
+    assert refused.value.status == 409
+    assert [e["type"] for e in referrals.events] == ["ReferralReceived"]

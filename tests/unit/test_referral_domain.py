@@ -2,7 +2,11 @@
 
 from datetime import UTC, date, datetime
 
-from backbone.events.referral import ReferralReceivedSchema, ReferralSchema
+from backbone.events.referral import (
+    ReferralReceivedSchema,
+    ReferralSchema,
+    ReferralWithdrawnSchema,
+)
 from services.referral import domain
 from tests.factories import referral
 
@@ -111,3 +115,52 @@ def test_the_referrer_sees_casework_as_statuses_with_words_meant_for_them():
     )
     assert view("CaseReopened", {"at": at, "status": "open"})["status"] == "accepted"
     assert view("ContactRecorded", {"at": at}) is None  # case notes are not theirs to see
+
+
+def withdrawable(status: str) -> dict:
+    return {"_id": "r1", "partner_id": "p1", "status": status}
+
+
+AT = datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
+BY = {"kind": "user", "name": "Morgan Testperson"}
+
+
+def test_a_referral_can_be_withdrawn_until_casework_has_finished_with_it():
+    for status in ("received", "accepted", "allocated"):
+        change = domain.withdraw(withdrawable(status), {"reason": "sent_by_mistake"}, BY, AT)
+        assert change.status_read == status
+        assert change.history_entry == {
+            "status": "withdrawn",
+            "at": AT,
+            "reason": "sent_by_mistake",
+            "by": BY,
+        }
+
+
+def test_a_withdrawn_declined_or_closed_referral_cannot_be_withdrawn():
+    for status, words in [
+        ("withdrawn", "already been withdrawn"),
+        ("declined", "was declined"),
+        ("closed", "case is closed"),
+    ]:
+        try:
+            domain.withdraw(withdrawable(status), {"reason": "sent_by_mistake"}, BY, AT)
+        except domain.CannotWithdraw as refused:
+            assert refused.status == 409 and words in refused.detail
+        else:
+            raise AssertionError(f"a {status} referral was withdrawn")
+
+
+def test_the_withdrawal_event_carries_the_reason_details_and_who_but_nothing_more():
+    withdrawal = {"reason": "other", "details": "The family moved to Orkney."}
+    who = {"kind": "user", "name": "Morgan Testperson", "email": "morgan@example.org"}
+    data = domain.withdraw(withdrawable("accepted"), withdrawal, who, AT).event_data
+    assert ReferralWithdrawnSchema().validate(data) == {}
+    assert data == {
+        "referral_id": "r1",
+        "partner_id": "p1",
+        "reason": "other",
+        "details": "The family moved to Orkney.",
+        "withdrawn_by": BY,
+        "at": "2026-03-02T10:30:00+00:00",
+    }

@@ -7,6 +7,7 @@ from marshmallow import ValidationError
 
 from backbone.clock import today
 from backbone.events.referral import ReferralSchema
+from services.referral.schemas import WithdrawalSchema
 from tests.factories import referral
 
 
@@ -144,3 +145,45 @@ def test_phone_numbers_and_postcodes_are_checked():
     errors = errors_of(referral(family_member__contact={"phone": "call me", "postcode": "nope"}))
     assert errors["family_member"]["contact"]["phone"][0].startswith("Enter a telephone number")
     assert errors["family_member"]["contact"]["postcode"][0].startswith("Enter a real postcode")
+
+
+def withdrawal_errors(body: dict) -> dict:
+    try:
+        WithdrawalSchema().load(body)
+    except ValidationError as error:
+        return error.messages
+    return {}
+
+
+def test_a_withdrawal_needs_a_reason_from_the_list():
+    assert WithdrawalSchema().load({"reason": "family_changed_mind"}) == {
+        "reason": "family_changed_mind"
+    }
+    for body in ({}, {"reason": None}, {"reason": "bored"}):
+        assert withdrawal_errors(body) == {
+            "reason": ["Select why the referral is being withdrawn."]
+        }
+
+
+def test_another_reason_needs_details_and_blank_details_are_none():
+    for body in ({"reason": "other"}, {"reason": "other", "details": "  \r\n "}):
+        assert withdrawal_errors(body) == {
+            "details": ["Enter why the referral is being withdrawn."]
+        }
+    assert WithdrawalSchema().load({"reason": "sent_by_mistake", "details": " "}) == {
+        "reason": "sent_by_mistake"
+    }
+    assert WithdrawalSchema().load({"reason": "other", "details": " Moved away. "}) == {
+        "reason": "other",
+        "details": "Moved away.",
+    }
+
+
+def test_withdrawal_details_are_limited_and_nothing_else_is_taken():
+    assert withdrawal_errors({"reason": "other", "details": "x" * 1001}) == {
+        "details": ["Details must be 1000 characters or fewer."]
+    }
+    assert withdrawal_errors({"reason": "other", "details": "a\x00b"}) == {
+        "details": ["Must not contain control characters."]
+    }
+    assert "status" in withdrawal_errors({"reason": "sent_by_mistake", "status": "received"})
