@@ -18,7 +18,7 @@ from backbone.events.envelope import decode, encode, new_event
 from backbone.events.referral import ReferralSchema
 from services.referral.handlers import handlers
 from tests.factories import referral
-from tests.integration.partner_site import BASE, browser, partner_with_users
+from tests.integration.partner_site import BASE, browser, partner_with_users, token
 
 GLASGOW_USER = "alex.lifecoach@glasgow.example"
 LEEDS_USER = "sam.officer@leeds.example"
@@ -296,3 +296,149 @@ def test_another_organisations_referral_of_the_same_person_is_no_duplicate_of_ou
     page = browser(site["app"], GLASGOW_USER).get(f"{BASE}/referrals/{ours}")
 
     assert "referral you made before" not in text(page)
+
+
+# ---- withdrawing ---------------------------------------------------------------------
+
+
+def withdraw(client, referral_id: str, **answers: str):
+    """Send the withdraw form as a browser would, with the form's own CSRF token."""
+    form = client.get(f"{BASE}/referrals/{referral_id}/withdraw")
+    return client.post(
+        f"{BASE}/referrals/{referral_id}/withdraw",
+        data={**answers, "csrf_token": token(form.get_data(as_text=True))},
+    )
+
+
+def test_a_referral_is_withdrawn_with_a_reason_once(site):
+    referral_id = refer(site, "glasgow", 1)
+    opened(site, referral_id)
+    client = browser(site["app"], GLASGOW_USER)
+    assert "Withdraw this referral" in text(client.get(f"{BASE}/referrals/{referral_id}"))
+    _, waiting = stored_and_waiting(site, referral_id)
+
+    sent = withdraw(client, referral_id, reason="family_changed_mind", details="They moved away.")
+
+    assert sent.status_code == 302
+    assert sent.headers["Location"] == f"/referrals/{referral_id}"
+    page = client.get(BASE + sent.headers["Location"])
+    words = text(page)
+    assert "Success Referral withdrawn. The coordinator has been told." in words
+    assert "Withdrawn " in words and "by Alex Lifecoach" in words
+    assert "The family changed their mind. They moved away." in words
+    assert "Withdraw this referral" not in words
+    assert "Referral withdrawn" not in text(client.get(f"{BASE}/referrals/{referral_id}"))
+    record, now_waiting = stored_and_waiting(site, referral_id)
+    assert record["status"] == "withdrawn"
+    assert now_waiting == waiting + 1
+    event = record["outbox"][-1]
+    assert event["type"] == "ReferralWithdrawn"
+    assert event["data"]["reason"] == "family_changed_mind"
+    assert event["data"]["details"] == "They moved away."
+    assert event["data"]["withdrawn_by"] == {"kind": "user", "name": "Alex Lifecoach"}
+
+    again = client.post(
+        f"{BASE}/referrals/{referral_id}/withdraw",
+        data={"reason": "sent_by_mistake", "csrf_token": token(page.get_data(as_text=True))},
+    )
+    assert again.status_code == 409
+    assert "You cannot withdraw this referral" in text(again)
+    assert stored_and_waiting(site, referral_id) == (record, now_waiting)
+    assert client.get(f"{BASE}/referrals?status=withdrawn").status_code == 200
+    assert listed_ids(client.get(f"{BASE}/referrals?status=withdrawn")) == [referral_id]
+
+
+def test_another_reason_is_withdrawn_with_its_details(site):
+    referral_id = refer(site, "glasgow", 1)
+    client = browser(site["app"], GLASGOW_USER)
+
+    sent = withdraw(client, referral_id, reason="other", details="Another service took it on.")
+
+    assert sent.status_code == 302
+    assert "Another reason. Another service took it on." in text(
+        client.get(f"{BASE}/referrals/{referral_id}")
+    )
+
+
+@pytest.mark.parametrize(
+    ("answers", "field", "message"),
+    [
+        ({}, "reason", "Select why the referral is being withdrawn."),
+        ({"reason": "bored"}, "reason", "Select why the referral is being withdrawn."),
+        (
+            {"reason": "other", "details": "   "},
+            "details",
+            "Enter why the referral is being withdrawn.",
+        ),
+        (
+            {"reason": "sent_by_mistake", "details": "x" * 1001},
+            "details",
+            "Details must be 1000 characters or fewer.",
+        ),
+    ],
+)
+def test_a_wrong_answer_is_shown_on_its_field_and_changes_nothing(site, answers, field, message):
+    referral_id = refer(site, "glasgow", 1)
+    client = browser(site["app"], GLASGOW_USER)
+    before = stored_and_waiting(site, referral_id)
+
+    page = withdraw(client, referral_id, **answers)
+
+    assert page.status_code == 400
+    words = text(page)
+    assert words.startswith("Error: Withdraw the referral")  # the title says so first
+    assert "There is a problem" in words
+    assert f'href="#{field}"' in page.get_data(as_text=True)
+    assert words.count(message) == 2  # in the summary, and on the answer
+    assert stored_and_waiting(site, referral_id) == before
+    if "details" in answers and answers["details"].strip():
+        assert answers["details"] in page.get_data(as_text=True)  # kept to correct
+
+
+def test_a_withdrawal_without_the_forms_token_changes_nothing(site):
+    referral_id = refer(site, "glasgow", 1)
+    client = browser(site["app"], GLASGOW_USER)
+    before = stored_and_waiting(site, referral_id)
+
+    refused = client.post(
+        f"{BASE}/referrals/{referral_id}/withdraw", data={"reason": "sent_by_mistake"}
+    )
+
+    assert refused.status_code == 400
+    assert "This form has expired" in text(refused)
+    assert stored_and_waiting(site, referral_id) == before
+
+
+def test_another_organisations_referral_cannot_be_withdrawn(site):
+    leeds_own = refer(site, "leeds", 1)
+    client = browser(site["app"], GLASGOW_USER)
+    before = stored_and_waiting(site, leeds_own)
+    own_form = client.get(f"{BASE}/referrals")  # a token of Glasgow's own session
+
+    assert client.get(f"{BASE}/referrals/{leeds_own}/withdraw").status_code == 404
+    refused = client.post(
+        f"{BASE}/referrals/{leeds_own}/withdraw",
+        data={"reason": "sent_by_mistake", "csrf_token": token(own_form.get_data(as_text=True))},
+    )
+
+    assert refused.status_code == 404
+    assert "Page not found" in text(refused)
+    assert stored_and_waiting(site, leeds_own) == before
+
+
+def test_a_declined_referral_cannot_be_withdrawn(site):
+    referral_id = refer(site, "glasgow", 1)
+    follow_case(site, referral_id, "CaseDeclined", reason_for_referrer="Outside our area.")
+    client = browser(site["app"], GLASGOW_USER)
+    before = stored_and_waiting(site, referral_id)
+
+    assert "Withdraw this referral" not in text(client.get(f"{BASE}/referrals/{referral_id}"))
+    form = client.get(f"{BASE}/referrals/{referral_id}/withdraw")
+    assert form.status_code == 409
+    assert "It has been declined: it can no longer be withdrawn." in text(form)
+    refused = client.post(
+        f"{BASE}/referrals/{referral_id}/withdraw",
+        data={"reason": "sent_by_mistake", "csrf_token": token(form.get_data(as_text=True))},
+    )
+    assert refused.status_code == 409
+    assert stored_and_waiting(site, referral_id) == before

@@ -6,19 +6,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
+from backbone.errors import Conflict
 from backbone.events import vocabulary as v
+from backbone.events.referral import WITHDRAWAL_DETAILS_LENGTH
+from services.referral import domain
 from services.referral.operations import Intake
 from services.referral.pages import presenting
 from services.referral.pages.blueprint import pages
-from services.referral.schemas import ReferralQuerySchema
+from services.referral.schemas import ReferralQuerySchema, WithdrawalSchema
 
 PER_PAGE = 20
 QUERY = ReferralQuerySchema(only=("status", "page"))
+WITHDRAWAL = WithdrawalSchema()
 UNKNOWN_STATUS = "Select a status from the list."
+# Kept in the session cookie until the referral's page shows it: no personal data.
+WITHDRAWN = "Referral withdrawn. The coordinator has been told."
 
 
 def _intake() -> Intake:
@@ -77,7 +83,53 @@ def referral(referral_id: str) -> ResponseReturnValue:
         record=record,
         timeline=presenting.timeline(record["status_history"]),
         sections=presenting.sent_sections(record["referral"]),
+        withdrawable=record["status"] in domain.WITHDRAWABLE,
         status_tag=presenting.status_tag,
         uk_time=presenting.uk_time,
         errors={},
     )
+
+
+@pages.route("/referrals/<referral_id>/withdraw", methods=["GET", "POST"])
+def withdraw(referral_id: str) -> ResponseReturnValue:
+    """Withdraw a referral, saying why: the family changed their mind, it was sent by
+    mistake, or another reason in a few words. Shown while it can still be withdrawn."""
+    partner = g.caller["partner"]
+    record = _intake().referral(partner, referral_id)
+    if record["status"] not in domain.WITHDRAWABLE:
+        status = v.REFERRAL_STATUSES.get(record["status"], record["status"]).lower()
+        return _cannot_withdraw(record, f"It has been {status}: it can no longer be withdrawn.")
+    if request.method == "GET":
+        return _withdraw_page(record, {}, {})
+    answers = {name: request.form[name] for name in ("reason", "details") if name in request.form}
+    try:
+        withdrawal = WITHDRAWAL.load(answers)
+    except ValidationError as error:
+        errors = {
+            name: error.messages[name][0]
+            for name in ("reason", "details")
+            if name in error.messages
+        }
+        return _withdraw_page(record, answers, errors), 400
+    try:
+        _intake().withdraw(partner, referral_id, withdrawal, domain.withdrawn_by_user(g.caller))
+    except Conflict as refusal:  # withdrawn meanwhile (another tab), or its case ended
+        return _cannot_withdraw(record, refusal.detail)
+    flash(WITHDRAWN, "withdrawn")
+    return redirect(url_for("pages.referral", referral_id=referral_id))
+
+
+def _withdraw_page(record: dict[str, Any], answers: dict[str, str], errors: dict[str, str]) -> str:
+    reasons = [{"value": code, "text": words} for code, words in v.WITHDRAWAL_REASONS.items()]
+    return render_template(
+        "withdraw.html",
+        record=record,
+        reasons=reasons,
+        answers=answers,
+        details_length=WITHDRAWAL_DETAILS_LENGTH,
+        errors=errors,
+    )
+
+
+def _cannot_withdraw(record: dict[str, Any], why: str) -> ResponseReturnValue:
+    return render_template("withdraw.html", record=record, cannot=why, errors={}), 409
