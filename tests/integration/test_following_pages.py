@@ -343,6 +343,7 @@ def test_a_referral_is_withdrawn_with_a_reason_once(site):
     )
     assert again.status_code == 409
     assert "You cannot withdraw this referral" in text(again)
+    assert "This referral has already been withdrawn." in text(again)
     assert stored_and_waiting(site, referral_id) == (record, now_waiting)
     assert client.get(f"{BASE}/referrals?status=withdrawn").status_code == 200
     assert listed_ids(client.get(f"{BASE}/referrals?status=withdrawn")) == [referral_id]
@@ -435,10 +436,11 @@ def test_a_declined_referral_cannot_be_withdrawn(site):
     assert "Withdraw this referral" not in text(client.get(f"{BASE}/referrals/{referral_id}"))
     form = client.get(f"{BASE}/referrals/{referral_id}/withdraw")
     assert form.status_code == 409
-    assert "It has been declined: it can no longer be withdrawn." in text(form)
+    assert "It has been declined, so it cannot be withdrawn." in text(form)
     refused = client.post(
         f"{BASE}/referrals/{referral_id}/withdraw",
         data={"reason": "sent_by_mistake", "csrf_token": token(form.get_data(as_text=True))},
     )
     assert refused.status_code == 409
+    assert "This referral was declined, so it can no longer be withdrawn." in text(refused)
     assert stored_and_waiting(site, referral_id) == before

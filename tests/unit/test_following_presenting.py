@@ -64,6 +64,22 @@ def test_a_decline_carries_its_reason_and_a_reopening_says_so():
     ]
 
 
+def test_a_withdrawal_says_why_and_by_whom():
+    by_user = {"kind": "user", "name": "Alex Lifecoach"}
+    by_system = {"kind": "api", "name": "Routes out of Prison Glasgow"}
+    history = [
+        {"status": "received", "at": at(9)},
+        {"status": "withdrawn", "at": at(10), "reason": "sent_by_mistake", "by": by_user},
+    ]
+    [withdrawn, _] = timeline(history)
+    assert (withdrawn["title"], withdrawn["words"]) == ("Withdrawn", "Sent by mistake")
+    assert withdrawn["by"] == "Alex Lifecoach"
+    history[1] |= {"reason": "other", "details": "Another service took it on.", "by": by_system}
+    [withdrawn, _] = timeline(history)
+    assert withdrawn["words"] == "Another reason. Another service took it on."
+    assert withdrawn["by"] == "Routes out of Prison Glasgow's own system"
+
+
 def test_one_page_needs_no_pagination():
     assert pagination(1, 1, str) is None
     assert pagination(1, 0, str) is None

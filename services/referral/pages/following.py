@@ -93,13 +93,13 @@ def referral(referral_id: str) -> ResponseReturnValue:
 @pages.route("/referrals/<referral_id>/withdraw", methods=["GET", "POST"])
 def withdraw(referral_id: str) -> ResponseReturnValue:
     """Withdraw a referral, saying why: the family changed their mind, it was sent by
-    mistake, or another reason in a few words. Shown while it can still be withdrawn."""
+    mistake, or another reason in a few words. Intake decides whether it still can be."""
     partner = g.caller["partner"]
     record = _intake().referral(partner, referral_id)
-    if record["status"] not in domain.WITHDRAWABLE:
-        status = v.REFERRAL_STATUSES.get(record["status"], record["status"]).lower()
-        return _cannot_withdraw(record, f"It has been {status}: it can no longer be withdrawn.")
     if request.method == "GET":
+        if record["status"] not in domain.WITHDRAWABLE:
+            status = v.REFERRAL_STATUSES.get(record["status"], record["status"]).lower()
+            return _cannot_withdraw(record, f"It has been {status}, so it cannot be withdrawn.")
         return _withdraw_page(record, {}, {})
     answers = {name: request.form[name] for name in ("reason", "details") if name in request.form}
     try:
@@ -113,7 +113,7 @@ def withdraw(referral_id: str) -> ResponseReturnValue:
         return _withdraw_page(record, answers, errors), 400
     try:
         _intake().withdraw(partner, referral_id, withdrawal, domain.withdrawn_by_user(g.caller))
-    except Conflict as refusal:  # withdrawn meanwhile (another tab), or its case ended
+    except Conflict as refusal:  # withdrawn already (another tab), or its case has ended
         return _cannot_withdraw(record, refusal.detail)
     flash(WITHDRAWN, "withdrawn")
     return redirect(url_for("pages.referral", referral_id=referral_id))
