@@ -35,6 +35,8 @@ CLOSING_OUTCOMES = {
     "no_contact": "Could not make contact",
     "moved_away": "Moved out of the area",
     "other": "Other",
+    # Not a coordinator's choice: the case closed because intake's ReferralWithdrawn said so.
+    "withdrawn": "Referral withdrawn by the referrer",
 }
 
 

@@ -15,8 +15,9 @@ from typing import Any
 from backbone.clock import FIRST_CONTACT_WORKING_DAYS, UK, working_days_between
 from backbone.errors import NotAllowed
 from backbone.events import vocabulary
-from backbone.events.case import CONTACT_METHODS, SIGNPOST_OUTCOMES
+from backbone.events.case import CLOSING_OUTCOMES, CONTACT_METHODS, SIGNPOST_OUTCOMES
 from backbone.events.hsds import NATIONAL_AREA
+from backbone.events.vocabulary import WITHDRAWAL_REASONS
 
 STATUSES = {
     "open": "Waiting for a coordinator",
@@ -41,11 +42,16 @@ ALLOWED = {
 
 @dataclass
 class Change:
-    event_type: str
+    event_type: str | None  # None: the case's timeline notes it, nothing is published
     event_data: dict[str, Any]
     summary: str  # for the case's timeline, in words a coordinator reads
     set: dict[str, Any] = field(default_factory=dict)
     push: dict[str, Any] = field(default_factory=dict)  # list name -> entry
+    kind: str | None = None  # the timeline entry's kind, if not the event type
+
+    @property
+    def timeline_kind(self) -> str:
+        return self.kind or self.event_type or ""
 
 
 def check_allowed(case: dict[str, Any], operation: str) -> None:
@@ -299,6 +305,8 @@ def close(case: dict, outcomes: list[str], outcome_for_referrer: str, at, by: st
 
 def reopen(case: dict, at: datetime, by: str) -> Change:
     check_allowed(case, "reopen")
+    if case.get("withdrawal"):
+        raise NotAllowed("The referrer withdrew this referral: the case stays closed.")
     status = "allocated" if case["coordinator_id"] else "open"
     ended = dict.fromkeys(ENDING_FIELDS)  # what the close or decline said no longer holds
     return Change(
@@ -307,6 +315,58 @@ def reopen(case: dict, at: datetime, by: str) -> Change:
         "Reopened.",
         set={"status": status, **ended},
     )
+
+
+WITHDRAWN_OUTCOME = "withdrawn"
+# What a coordinator may choose when closing a case: a withdrawal is the referrer's doing.
+CHOSEN_OUTCOMES = {code: words for code, words in CLOSING_OUTCOMES.items() if code != "withdrawn"}
+
+
+def withdraw(case: dict, withdrawal: dict[str, Any], at: datetime) -> list[Change]:
+    """The referrer withdrew the referral (ReferralWithdrawn's data): the timeline says who
+    and why, and a case still open or allocated is closed as withdrawn, its ongoing support
+    ended first, as closing does. A case already closed or declined is not closed again.
+    Nothing changes if the withdrawal is known already."""
+    if case.get("withdrawal"):
+        return []
+    reason = WITHDRAWAL_REASONS[withdrawal["reason"]]
+    who = withdrawal["withdrawn_by"]["name"]
+    summary = f"Withdrawn by {who}: {reason}."
+    if withdrawal.get("details"):
+        summary += f" {withdrawal['details']}"
+    noted = Change(
+        None,
+        {},
+        summary,
+        set={
+            "withdrawal": {
+                "reason": withdrawal["reason"],
+                "details": withdrawal.get("details"),
+                "by": withdrawal["withdrawn_by"],
+                "at": withdrawal["at"],
+            }
+        },
+        kind="ReferralWithdrawn",
+    )
+    if case["status"] not in ("open", "allocated"):
+        return [noted]
+    words = f"Withdrawn by the referrer: {reason}."
+    closing = Change(
+        "CaseClosed",
+        {
+            **_base(case, at, "system"),
+            "outcomes": [WITHDRAWN_OUTCOME],
+            "outcome_for_referrer": words,
+        },
+        "Closed as withdrawn.",
+        set={
+            "status": "closed",
+            "closed_at": at,
+            "outcomes": [WITHDRAWN_OUTCOME],
+            "outcome_for_referrer": words,
+        },
+    )
+    return [noted, *_support_ending(case, at, "system"), closing]
 
 
 ENDING_FIELDS = (

@@ -20,10 +20,11 @@ from wtforms import (
 )
 
 from backbone.errors import Invalid
-from backbone.events.case import CLOSING_OUTCOMES, CONTACT_METHODS, SIGNPOST_METHODS
+from backbone.events.case import CONTACT_METHODS, SIGNPOST_METHODS
 from backbone.events.vocabulary import NEEDS
 from backbone.problems import field_errors
 from services.casework import schemas
+from services.casework.domain import CHOSEN_OUTCOMES
 from services.casework.form_fields import (
     Checkboxes,
     MomentField,
@@ -223,7 +224,7 @@ class CloseForm(CaseForm):
     template = "form_close.html"
 
     outcomes = SelectMultipleField(
-        "Outcomes", choices=choices(CLOSING_OUTCOMES.items()), widget=Checkboxes()
+        "Outcomes", choices=choices(CHOSEN_OUTCOMES.items()), widget=Checkboxes()
     )
     outcome_for_referrer = TextAreaField(
         "What became of the referral, for the referrer",

@@ -1,5 +1,5 @@
-"""What casework does with other services' events: a case for each referral, and its own
-view of the directory's services."""
+"""What casework does with other services' events: a case for each referral, closed if the
+referral is withdrawn, and its own view of the directory's services."""
 
 from __future__ import annotations
 
@@ -21,6 +21,17 @@ def handlers(cases: Cases) -> dict[str, Handler]:
         case = domain.open_case(new_id(), referral, now())
         opened = new_event("CaseOpened", SOURCE, case["_id"], domain.case_opened(case))
         cases.open_for_referral(case, opened, session)
+
+    def referral_withdrawn(event: Event, session: ClientSession) -> None:
+        # Its ReferralReceived came first (one topic, keyed by referral id), so the case
+        # is there; if it is not, that event failed, and this one waits beside it.
+        case = cases.for_referral(event.data["referral_id"], session)
+        if case is None:
+            raise LookupError("no case for the withdrawn referral: its ReferralReceived failed")
+        changes = domain.withdraw(case, event.data, now())
+        if changes:  # none when the withdrawal is known already
+            referrer = {"_id": f"partner:{case['partner_id']}", "name": case["partner_name"]}
+            cases.apply(case, changes, referrer, now(), session)
 
     def service_changed(event: Event, session: ClientSession) -> None:
         service = event.data["service"]
@@ -46,6 +57,7 @@ def handlers(cases: Cases) -> dict[str, Handler]:
 
     return {
         "ReferralReceived": referral_received,
+        "ReferralWithdrawn": referral_withdrawn,
         "ServicePublished": service_changed,
         "ServiceUpdated": service_changed,
         "ServiceWithdrawn": service_changed,

@@ -30,6 +30,7 @@ TIMELINE_TITLES = {
     "CaseDeclined": "Declined",
     "CaseClosed": "Closed",
     "CaseReopened": "Reopened",
+    "ReferralWithdrawn": "Referral withdrawn",
 }
 # GOV.UK Frontend's tag is blue unless given a colour.
 STATUS_TAG_CLASSES = {
@@ -53,6 +54,7 @@ def template_context() -> dict[str, Any]:
         "SIGNPOST_OUTCOMES": SIGNPOST_OUTCOMES,
         "CLOSING_OUTCOMES": CLOSING_OUTCOMES,
         "TIMELINE_TITLES": TIMELINE_TITLES,
+        "WITHDRAWAL_REASONS": vocabulary.WITHDRAWAL_REASONS,
         "is_manager": is_manager,
         "local_time": local_time,
         "choice_items": choice_items,

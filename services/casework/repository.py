@@ -42,6 +42,11 @@ class Cases:
     def get(self, case_id: str) -> dict[str, Any] | None:
         return self.cases.find_one({"_id": case_id}, outbox.WITHOUT_LOG)
 
+    def for_referral(self, referral_id: str, session: ClientSession) -> dict[str, Any] | None:
+        return self.cases.find_one(
+            {"referral_id": referral_id}, outbox.WITHOUT_LOG, session=session
+        )
+
     def find(
         self,
         *,
@@ -84,30 +89,37 @@ class Cases:
         return True
 
     def apply(
-        self, case: dict[str, Any], changes: list[Change], staff: dict[str, Any], at: datetime
+        self,
+        case: dict[str, Any],
+        changes: list[Change],
+        staff: dict[str, Any],
+        at: datetime,
+        session: ClientSession | None = None,
     ) -> None:
-        """Write the changes, their events and their audit entries in one transaction,
-        if the case is as it was read."""
+        """Write the changes, their events and their audit entries in one transaction
+        (`session`'s, if one is under way), if the case is as it was read."""
         update: dict[str, Any] = {"$set": {}, "$push": {}, "$inc": {"version": 1}}
         events, timeline = [], []
         for change in changes:
             update["$set"].update(change.set)
             for name, entry in change.push.items():
                 update["$push"].setdefault(name, {"$each": []})["$each"].append(entry)
-            events.append(new_event(change.event_type, SOURCE, case["_id"], change.event_data))
+            if change.event_type is not None:
+                events.append(new_event(change.event_type, SOURCE, case["_id"], change.event_data))
             timeline.append(
                 {
                     "at": at,
                     "by": staff["_id"],
                     "by_name": staff["name"],
-                    "kind": change.event_type,
+                    "kind": change.timeline_kind,
                     "summary": change.summary,
                 }
             )
         update["$push"]["timeline"] = {"$each": timeline}
         if not update["$set"]:
             del update["$set"]
-        update = outbox.append_events(update, *events)
+        if events:
+            update = outbox.append_events(update, *events)
 
         def write(session: ClientSession) -> None:
             result = self.cases.update_one(
@@ -116,11 +128,14 @@ class Cases:
             if result.matched_count != 1:
                 raise Conflict("The case changed meanwhile: read it and try again.")
             self.audit.insert_many(
-                [_audit(case["_id"], staff, at, c.event_type, c.summary) for c in changes],
+                [_audit(case["_id"], staff, at, c.timeline_kind, c.summary) for c in changes],
                 session=session,
             )
 
-        self.in_transaction(write)
+        if session is not None:
+            write(session)
+        else:
+            self.in_transaction(write)
 
     def record_reads(self, case_ids: list[str], staff: dict, at: datetime, what: str) -> None:
         if case_ids:

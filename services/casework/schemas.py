@@ -10,14 +10,13 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from backbone.clock import now
 from backbone.events import vocabulary
 from backbone.events.case import (
-    CLOSING_OUTCOMES,
     CONTACT_METHODS,
     NEED_STATUSES,
     SIGNPOST_METHODS,
     SIGNPOST_OUTCOMES,
 )
 from backbone.fields import Moment, identifier, one_of, strict_integer, text
-from services.casework.domain import STATUSES
+from services.casework.domain import CHOSEN_OUTCOMES, STATUSES
 
 
 class CaseQuerySchema(Schema):
@@ -81,7 +80,7 @@ class DeclineSchema(Schema):
 
 class CloseSchema(Schema):
     outcomes = fields.List(
-        fields.String(validate=one_of(CLOSING_OUTCOMES)),
+        fields.String(validate=one_of(CHOSEN_OUTCOMES)),
         required=True,
         validate=validate.Length(min=1, error="Choose at least one outcome."),
     )
@@ -124,6 +123,18 @@ def _as_json(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+class WithdrawnBySchema(Schema):
+    kind = fields.String(metadata={"description": "user (on intake's pages) or api."})
+    name = fields.String()
+
+
+class WithdrawalSchema(Schema):
+    reason = fields.String(metadata={"description": "One of WITHDRAWAL_REASONS."})
+    details = fields.String(allow_none=True)
+    by = fields.Nested(WithdrawnBySchema)
+    at = fields.AwareDateTime()
+
+
 class CaseDetailSchema(CaseSummarySchema):
     """The whole case: for its coordinator and managers only."""
 
@@ -137,6 +148,10 @@ class CaseDetailSchema(CaseSummarySchema):
     outcomes = fields.List(fields.String(), allow_none=True)
     outcome_for_referrer = fields.String(allow_none=True)
     reason_for_referrer = fields.String(allow_none=True)
+    withdrawal = fields.Nested(
+        WithdrawalSchema,
+        metadata={"description": "When the referrer withdrew the referral: the case stays closed."},
+    )
 
 
 class AuditEntrySchema(Schema):

@@ -115,7 +115,9 @@ def handlers(store: Store, maker: MessageMaker, links: rules.Links) -> dict[str,
 
     def case_change(cause: str, kind: str, data: dict, referral: dict, session) -> None:
         fields: dict[str, Any] = {"case_id": data["case_id"]}
-        if kind == "ContactRecorded":
+        if kind == "CaseAllocated":
+            fields["coordinator_id"] = data["coordinator_id"]  # to tell of a withdrawal
+        elif kind == "ContactRecorded":
             fields["first_contact_at"] = referral.get("first_contact_at") or data["happened_at"]
         elif kind in ("CaseDeclined", "CaseClosed"):
             fields["status"] = "declined" if kind == "CaseDeclined" else "closed"
@@ -131,6 +133,10 @@ def handlers(store: Store, maker: MessageMaker, links: rules.Links) -> dict[str,
             )
         if kind == "CaseAllocated":
             intents += rules.allocation_messages(data, {s["_id"]: s for s in staff}, links)
+        if kind == "CaseClosed":
+            intents += rules.withdrawal_messages(
+                data, referral, {s["_id"]: s for s in staff}, links
+            )
         maker.record(cause, intents, session)
 
     def about_referral(cause: str, kind: str, data: dict, referral: dict, session) -> None:

@@ -92,6 +92,12 @@ KINDS: dict[str, Kind] = {
             ("reference", "case_link", "reassigned", "preferences_link"),
         ),
         Kind(
+            "case_withdrawn",
+            COORDINATOR,
+            "The referral of a case of yours was withdrawn, and the case closed",
+            ("reference", "case_link", "preferences_link"),
+        ),
+        Kind(
             "endpoint_disabled",
             PARTNER,
             "A webhook endpoint was disabled",

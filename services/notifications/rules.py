@@ -189,6 +189,19 @@ def allocation_messages(
     return _to_staff("case_allocated", COORDINATOR, values, data["referral_id"], people, links)
 
 
+def withdrawal_messages(
+    data: dict[str, Any], referral: dict[str, Any], staff_by_id: dict[str, dict[str, Any]], links
+) -> list[Intent]:
+    """The coordinator of a case closed because its referral was withdrawn (CaseClosed with
+    the outcome "withdrawn"): they stop working it. A case nobody had tells nobody."""
+    if "withdrawn" not in data.get("outcomes", []):
+        return []
+    coordinator = staff_by_id.get(referral.get("coordinator_id") or "")
+    values = {"reference": data["referral_id"], "case_link": links.case(data["case_id"])}
+    people = [coordinator] if coordinator else []
+    return _to_staff("case_withdrawn", COORDINATOR, values, data["referral_id"], people, links)
+
+
 def _to_staff(
     kind: str,
     role: str,

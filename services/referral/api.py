@@ -10,12 +10,14 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from backbone.problems import Problem
+from services.referral import domain
 from services.referral.operations import REFERRAL, Intake
 from services.referral.schemas import (
     ReferralCreatedSchema,
     ReferralDetailSchema,
     ReferralPageSchema,
     ReferralQuerySchema,
+    WithdrawalSchema,
 )
 
 blp = Blueprint(
@@ -71,3 +73,17 @@ def list_referrals(query: dict[str, Any]):
 def get_referral(referral_id: str):
     """One of this partner's referrals. Another partner's referral is not found."""
     return _intake().referral(g.caller, referral_id)
+
+
+@blp.post("/<referral_id>/withdrawal")
+@blp.arguments(WithdrawalSchema())
+@blp.response(200, ReferralDetailSchema())
+@blp.alt_response(404, "NOT_FOUND")  # another partner's referral too
+@blp.alt_response(409, "CONFLICT")  # already withdrawn, declined or closed
+def withdraw_referral(withdrawal: dict[str, Any], referral_id: str):
+    """Withdraw a referral, with a reason.
+
+    For when the family changed their mind, or it was sent by mistake. Announced as
+    ReferralWithdrawn: casework closes the case as withdrawn and the coordinator sees
+    why. A referral already withdrawn, declined or closed cannot be (409)."""
+    return _intake().withdraw(g.caller, referral_id, withdrawal, domain.withdrawn_by_api(g.caller))

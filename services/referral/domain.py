@@ -185,15 +185,15 @@ def withdraw(
     given = {"reason": withdrawal["reason"]}
     if withdrawal.get("details"):
         given["details"] = withdrawal["details"]
-    by = {"kind": by["kind"], "name": by["name"]}
+    who = {"kind": by["kind"], "name": by["name"]}  # nothing more, whatever `by` holds
     return Withdrawal(
         status,
-        {"status": WITHDRAWN, "at": at, **given, "by": by},
+        {"status": WITHDRAWN, "at": at, **given, "by": who},
         {
             "referral_id": record["_id"],
             "partner_id": record["partner_id"],
             **given,
-            "withdrawn_by": by,
+            "withdrawn_by": who,
             "at": at.isoformat(),
         },
     )

@@ -11,7 +11,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from backbone import outbox
-from services.referral.domain import Withdrawal
+from services.referral.domain import WITHDRAWN, Withdrawal
 
 # Bookkeeping no answer needs; the response schemas decide what a partner sees.
 INTERNAL_FIELDS = {
@@ -91,12 +91,22 @@ class Referrals:
 
     def follow_case(self, referral_id: str, change: dict[str, Any], session: ClientSession) -> None:
         """Record what casework did, as the referrer sees it: a new status, when, and the
-        words written for them (a reason to decline, an outcome)."""
-        self.collection.update_one(
-            {"_id": referral_id},
+        words written for them (a reason to decline, an outcome).
+
+        A withdrawn referral stays withdrawn: a case event from before the withdrawal,
+        delivered after it, joins its history in time order; what casework does after it
+        (closing the case as withdrawn) follows from it and tells the referrer nothing."""
+        result = self.collection.update_one(
+            {"_id": referral_id, "status": {"$ne": WITHDRAWN}},
             {"$set": {"status": change["status"]}, "$push": {"status_history": change}},
             session=session,
         )
+        if result.matched_count == 0:
+            self.collection.update_one(
+                {"_id": referral_id, "status": WITHDRAWN, "withdrawn_at": {"$gt": change["at"]}},
+                {"$push": {"status_history": {"$each": [change], "$sort": {"at": ASCENDING}}}},
+                session=session,
+            )
 
     def received_by_team(self, since: datetime) -> dict[str, int]:
         """How many referrals each referring team made were received from `since` on."""

@@ -36,6 +36,16 @@ def referrals_by_month(query: dict[str, Any]):
     return _reports().referrals_by_month(Period.of(query))
 
 
+@blp.get("/withdrawals-by-month")
+@blp.arguments(QUERY, location="query", unknown=RAISE)
+@blp.response(200, schemas.ReferralsByMonthSchema())
+@blp.doc(security=SECURITY)
+def withdrawals_by_month(query: dict[str, Any]):
+    """Of the referrals of each month (of the referral date) and referring team, those
+    withdrawn by the referrer; with totals, zeros included."""
+    return _reports().withdrawals_by_month(Period.of(query))
+
+
 @blp.get("/needs")
 @blp.arguments(QUERY, location="query", unknown=RAISE)
 @blp.response(200, schemas.NeedsReportSchema())
@@ -52,7 +62,7 @@ def needs(query: dict[str, Any]):
 def headline(query: dict[str, Any]):
     """The headline figures for the referrals of the range: with children, given
     one-to-one support, open and waiting now, days to first contact, support periods,
-    signposts by agency type and outcome, closing outcomes, declined."""
+    signposts by agency type and outcome, closing outcomes, declined, withdrawn and why."""
     return _reports().headline(Period.of(query))
 
 

@@ -3,8 +3,9 @@
 Each referral has a *fact record*: pseudonymous facts about it and its case, taken from
 events (its team, local authority and date; how many children; its needs and whether
 each was answered; dates of allocation, first contact and support; signposts and their
-outcomes; how the case ended). Never a name, a date of birth, contact details, an address
-or anything a person wrote: those fields of an event are not read.
+outcomes; how the case ended; whether and why the referral was withdrawn). Never a name,
+a date of birth, contact details, an address or anything a person wrote: those fields of
+an event are not read.
 
 Reports read *cells*: counters per referral month, team and local authority, the same
 summed per month and team, and per coordinator for caseloads. What one fact record adds
@@ -41,6 +42,7 @@ REFERRAL_EVENTS = (
     "CaseDeclined",
     "CaseClosed",
     "CaseReopened",
+    "ReferralWithdrawn",
 )
 DIRECTORY_EVENTS = ("ServicePublished", "ServiceUpdated", "ServiceWithdrawn")
 OPEN_STATUSES = ("received", "open", "allocated")  # still waiting to be worked or ended
@@ -158,6 +160,11 @@ def _reopened(fact: Fact, data: dict) -> None:
     fact["outcomes"] = []
 
 
+def _withdrawn(fact: Fact, data: dict) -> None:
+    # The reason's code only: the details are words a person wrote.
+    fact["withdrawn_reason"] = data["reason"]
+
+
 def _identify(fact: Fact, needs: list[str]) -> None:
     for need in needs:
         fact["needs"].setdefault(need, {"answered": False})
@@ -186,6 +193,7 @@ _CHANGES = {
     "CaseDeclined": _declined,
     "CaseClosed": _closed,
     "CaseReopened": _reopened,
+    "ReferralWithdrawn": _withdrawn,
 }
 
 
@@ -213,7 +221,7 @@ def contributions(fact: Fact | None) -> Cells:
     cells: Cells = {}
     if fact is None:
         return cells
-    if fact["status"] == "allocated" and fact.get("coordinator_id"):
+    if _status(fact) == "allocated" and fact.get("coordinator_id"):
         caseload = Counter({"cases": 1})
         if fact.get("first_contact_on") is None:
             caseload["waiting_for_first_contact"] = 1
@@ -226,8 +234,20 @@ def contributions(fact: Fact | None) -> Cells:
     return cells
 
 
+def _status(fact: Fact) -> str:
+    """A withdrawn referral is no longer open, whether or not casework's closing of its
+    case (which may arrive before or after intake's word) has been heard of yet."""
+    if fact.get("withdrawn_reason") and fact["status"] in OPEN_STATUSES:
+        return "withdrawn"
+    return fact["status"]
+
+
 def _month_counts(fact: Fact) -> Counter:
-    counts = Counter({"referrals": 1, f"status.{fact['status']}": 1})
+    status = _status(fact)
+    counts = Counter({"referrals": 1, f"status.{status}": 1})
+    if fact.get("withdrawn_reason"):
+        counts["withdrawn"] = 1
+        counts[f"withdrawn_reasons.{fact['withdrawn_reason']}"] = 1
     if fact["children"] > 0:
         counts["with_children"] = 1
         counts["children"] = fact["children"]
@@ -240,7 +260,7 @@ def _month_counts(fact: Fact) -> Counter:
     if first_contact is not None:
         days = working_days_between(referred_on, date.fromisoformat(first_contact))
         counts[f"first_contact_days.{days}"] = 1
-    elif fact["status"] in OPEN_STATUSES:
+    elif status in OPEN_STATUSES:
         counts[f"waiting_since.{fact['referred_on']}"] = 1
     support = fact["support"]
     if support["ever"]:

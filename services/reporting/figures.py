@@ -91,10 +91,19 @@ def _under(totals: Counter, prefix: str) -> dict[str, int]:
 
 def referrals_by_month(cells: list[dict[str, Any]], months: list[str]) -> dict[str, Any]:
     """Table 1 of the seed: referrals per month (by referral date) per referring team."""
+    return _by_month(cells, months, "referrals")
+
+
+def withdrawals_by_month(cells: list[dict[str, Any]], months: list[str]) -> dict[str, Any]:
+    """The referrals withdrawn per month (by referral date) per referring team."""
+    return _by_month(cells, months, "withdrawn")
+
+
+def _by_month(cells: list[dict[str, Any]], months: list[str], counter: str) -> dict[str, Any]:
     grid = {team: dict.fromkeys(months, 0) for team in v.REFERRING_TEAMS}
     for cell in cells:
         if cell["month"] in grid[cell["team"]]:
-            grid[cell["team"]][cell["month"]] += cell.get("n", {}).get("referrals", 0)
+            grid[cell["team"]][cell["month"]] += cell.get("n", {}).get(counter, 0)
     teams = [
         {
             "team": team,
@@ -166,6 +175,11 @@ def headline(totals: Counter, services: dict[str, dict[str, Any]], today: date) 
         },
         "closed": status.get("closed", 0),
         "declined": status.get("declined", 0),
+        "withdrawn": totals["withdrawn"],
+        "withdrawal_reasons": {
+            reason: _under(totals, "withdrawn_reasons").get(reason, 0)
+            for reason in v.WITHDRAWAL_REASONS
+        },
     }
 
 

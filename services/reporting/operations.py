@@ -65,6 +65,10 @@ class Reports:
         found = figures.referrals_by_month(self._cells(period, ["referrals"]), period.months)
         return {"period": period.as_dict(), **found}
 
+    def withdrawals_by_month(self, period: Period) -> dict[str, Any]:
+        found = figures.withdrawals_by_month(self._cells(period, ["withdrawn"]), period.months)
+        return {"period": period.as_dict(), **found}
+
     def needs(self, period: Period) -> dict[str, Any]:
         cells = self._cells(period, ["needs_identified", "needs_answered"])
         found = figures.needs(figures.total(cells))
@@ -92,6 +96,7 @@ class Reports:
             figures.referrals_by_month(cells, period.months),
             figures.needs(totals),
             figures.headline(totals, self.view.services(), today()),
+            figures.withdrawals_by_month(cells, period.months),
             hide_small_numbers=for_publication and self.hide_small_numbers,
             filters=report.filter_words(period.team, period.local_authority),
         )

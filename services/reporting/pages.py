@@ -30,12 +30,14 @@ REPORTS = {
     "referrals-by-month": "Referrals by month and referring team",
     "needs": "Needs identified and answered",
     "headline": "Headline figures",
+    "withdrawals": "Referrals withdrawn",
 }
 # Which of the funders' report's tables each report page shows.
 REPORT_TABLES = {
     "referrals-by-month": ["referrals-by-month"],
     "needs": ["needs"],
     "headline": ["headline", "signposts", "closing-outcomes"],
+    "withdrawals": ["withdrawals-by-month", "withdrawal-reasons"],
 }
 
 

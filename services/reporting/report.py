@@ -33,6 +33,7 @@ def funders_report(
     by_month: dict[str, Any],
     needs: dict[str, Any],
     headline: dict[str, Any],
+    withdrawals_by_month: dict[str, Any],
     *,
     hide_small_numbers: bool = False,
     filters: str = "",
@@ -43,6 +44,8 @@ def funders_report(
         headline_table(headline),
         signposts_table(headline["signposts"]),
         closing_outcomes_table(headline),
+        withdrawals_table(withdrawals_by_month),
+        withdrawal_reasons_table(headline),
     ]
     if hide_small_numbers:
         tables = [_hide_small(table) for table in tables]
@@ -56,22 +59,36 @@ def funders_report(
 
 
 def referrals_table(by_month: dict[str, Any]) -> Table:
+    return _month_table(
+        "referrals-by-month",
+        "Referrals by month and referring team",
+        by_month,
+        "Months are those of the referral date.",
+    )
+
+
+def withdrawals_table(by_month: dict[str, Any]) -> Table:
+    return _month_table(
+        "withdrawals-by-month",
+        "Referrals withdrawn by month and referring team",
+        by_month,
+        "Months are those of the referral date, not of the withdrawal.",
+    )
+
+
+def _month_table(key: str, title: str, by_month: dict[str, Any], note: str) -> Table:
     months = [month_label(month) for month in by_month["months"]]
     rows: list[list[Cell]] = [
         [team["label"], *team["counts"], team["total"]] for team in by_month["teams"]
     ]
     rows.append(["Total", *by_month["month_totals"], by_month["total"]])
     return Table(
-        key="referrals-by-month",
-        title="Referrals by month and referring team",
+        key=key,
+        title=title,
         header=["Referring team", *months, "Total"],
         rows=rows,
-        chart=Chart(
-            "Referrals by month and referring team",
-            months,
-            {team["label"]: team["counts"] for team in by_month["teams"]},
-        ),
-        notes=["Months are those of the referral date."],
+        chart=Chart(title, months, {team["label"]: team["counts"] for team in by_month["teams"]}),
+        notes=[note],
     )
 
 
@@ -127,6 +144,7 @@ def headline_table(headline: dict[str, Any]) -> Table:
         ["Signposts to statutory services", statutory],
         ["Cases closed", headline["closed"]],
         ["Referrals declined", headline["declined"]],
+        ["Referrals withdrawn", headline["withdrawn"]],
     ]
     return Table(key="headline", title="Headline figures", header=["Figure", "Value"], rows=rows)
 
@@ -154,6 +172,19 @@ def closing_outcomes_table(headline: dict[str, Any]) -> Table:
             [label, headline["closing_outcomes"][code]] for code, label in CLOSING_OUTCOMES.items()
         ],
         notes=["A case may close with more than one outcome."],
+    )
+
+
+def withdrawal_reasons_table(headline: dict[str, Any]) -> Table:
+    return Table(
+        key="withdrawal-reasons",
+        title="Why referrals were withdrawn",
+        header=["Reason", "Referrals"],
+        rows=[
+            [label, headline["withdrawal_reasons"][code]]
+            for code, label in v.WITHDRAWAL_REASONS.items()
+        ],
+        notes=["As the referrer chose when withdrawing the referral."],
     )
 
 

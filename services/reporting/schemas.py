@@ -134,6 +134,13 @@ class HeadlineSchema(Schema):
     closing_outcomes = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
     closed = fields.Integer(required=True)
     declined = fields.Integer(required=True)
+    withdrawn = fields.Integer(required=True)
+    withdrawal_reasons = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        required=True,
+        metadata={"description": "Referrals withdrawn, by reason (WITHDRAWAL_REASONS)."},
+    )
 
 
 class CaseloadRowSchema(Schema):

@@ -65,7 +65,11 @@ ANSWERED = {
 }
 
 DOCUMENTED_PATHS = {
-    "referral": ["/v1/referrals", "/v1/referrals/{referral_id}"],
+    "referral": [
+        "/v1/referrals",
+        "/v1/referrals/{referral_id}",
+        "/v1/referrals/{referral_id}/withdrawal",
+    ],
     "casework": [
         "/v1/cases",
         "/v1/cases/{case_id}",
@@ -85,6 +89,7 @@ DOCUMENTED_PATHS = {
     ],
     "reporting": [
         "/v1/reports/referrals-by-month",
+        "/v1/reports/withdrawals-by-month",
         "/v1/reports/needs",
         "/v1/reports/headline",
         "/v1/reports/caseloads",
@@ -189,7 +194,13 @@ def referral_target(referral_app) -> Target:
         referral_app,
         {"no key": {}, "revoked key": bearer(revoked(partners)), "partner": bearer(key)},
         {"referral_id": ids},
-        {"POST /v1/referrals": [referral(n) for n in range(5, 9)]},
+        {
+            "POST /v1/referrals": [referral(n) for n in range(5, 9)],
+            "POST /v1/referrals/{referral_id}/withdrawal": [
+                {"reason": "sent_by_mistake"},
+                {"reason": "other", "details": "The family moved away."},
+            ],
+        },
     )
 
 

@@ -10,7 +10,7 @@ from backbone import mongo
 from services.reporting.app import create_app
 from services.reporting.repository import BulkApplier
 from services.reporting.viewers import Viewers
-from tests.unit.reporting_events import referral_received
+from tests.unit.reporting_events import referral_received, referral_withdrawn
 
 SEED_YEAR = {"from": "2008-10", "to": "2009-09"}
 
@@ -21,7 +21,8 @@ def client(settings):
     applier = BulkApplier(app.extensions["reports"].view.current())
     glasgow = referral_received("r1", team="GLASGOW", referred_on=date(2009, 1, 5))
     fife = referral_received("r2", "OTHER", date(2009, 2, 5), local_authority="FIFE")
-    applier.add([glasgow, fife])
+    withdrawn = referral_withdrawn("r1", date(2009, 1, 9), reason="family_changed_mind")
+    applier.add([glasgow, fife, withdrawn])
     applier.flush()
     return app.test_client()
 
@@ -57,6 +58,23 @@ def test_filters_narrow_the_referrals_counted(client, keys):
     headline = client.get("/v1/reports/headline", query_string=only_fife, headers=keys["manager"])
     assert headline.json["referrals"] == 1
     assert headline.json["period"]["local_authority"] == "FIFE"
+
+
+def test_withdrawals_are_counted_by_month_team_and_reason(client, keys):
+    table = client.get(
+        "/v1/reports/withdrawals-by-month", query_string=SEED_YEAR, headers=keys["funder"]
+    )
+    assert table.status_code == 200
+    glasgow = next(row for row in table.json["teams"] if row["team"] == "GLASGOW")
+    assert (glasgow["counts"][3], glasgow["total"], table.json["total"]) == (1, 1, 1)  # January
+    headline = client.get("/v1/reports/headline", query_string=SEED_YEAR, headers=keys["funder"])
+    assert headline.json["withdrawn"] == 1
+    assert headline.json["withdrawal_reasons"] == {
+        "family_changed_mind": 1,
+        "sent_by_mistake": 0,
+        "other": 0,
+    }
+    assert headline.json["referrals"] == 2 and headline.json["open_now"] == 1
 
 
 @pytest.mark.parametrize(

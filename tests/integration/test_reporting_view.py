@@ -12,7 +12,13 @@ import pytest
 from backbone import mongo
 from services.reporting.figures import flatten, total
 from services.reporting.repository import BulkApplier, ReportingView, apply_to
-from tests.unit.reporting_events import case_event, contact, event, referral_received
+from tests.unit.reporting_events import (
+    case_event,
+    contact,
+    event,
+    referral_received,
+    referral_withdrawn,
+)
 
 TEAMS = ["GLASGOW", "LANARKSHIRE", "NORTH_STRATHCLYDE", "SOUTH_WEST_SCOTLAND", "OTHER"]
 
@@ -25,7 +31,8 @@ def view(settings):
 
 
 def histories(count: int, seed: int = 3) -> list:
-    """Referrals with case histories; each case's events in order, the topics interleaved."""
+    """Referrals with case histories, some withdrawn; each case's events in order, the
+    topics interleaved."""
     rng = random.Random(seed)
     referral_events, case_events = [], []
     for n in range(count):
@@ -47,7 +54,18 @@ def histories(count: int, seed: int = 3) -> list:
                 case_event("CaseAllocated", rid, on, coordinator_id=f"c{n % 3}", reassigned=False)
             )
             case_events.append(contact(rid, on + timedelta(days=rng.randrange(10)), ("housing",)))
-        if rng.random() < 0.3:
+        if n % 7 == 3:  # withdrawn by the referrer: casework closes its case for it
+            referral_events.append(referral_withdrawn(rid, on + timedelta(days=2)))
+            case_events.append(
+                case_event(
+                    "CaseClosed",
+                    rid,
+                    on + timedelta(days=2),
+                    outcomes=["withdrawn"],
+                    outcome_for_referrer="Withdrawn by the referrer.",
+                )
+            )
+        elif rng.random() < 0.3:
             case_events.append(
                 case_event(
                     "CaseClosed",
@@ -91,6 +109,7 @@ def test_the_bulk_path_gives_the_counters_the_consumer_gives(view, settings):
     bulk.flush()
     assert cells_of(rebuilt) == cells_of(by_consumer)
     assert cells_of(rebuilt)  # something was counted
+    assert total(rebuilt.cells.find({"kind": "month"}))["withdrawn"] == 9  # r3, r10, ... r59
     assert rebuilt.services.find_one({"_id": "svc1"})["agency_type"] == "voluntary"
 
 

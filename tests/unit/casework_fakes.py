@@ -68,8 +68,17 @@ class FakeCases:
         self.events[case["_id"]].append(event["type"])
         return True
 
+    def for_referral(self, referral_id: str, session: Any) -> dict[str, Any] | None:
+        found = [c for c in self.stored.values() if c["referral_id"] == referral_id]
+        return deepcopy(found[0]) if found else None
+
     def apply(
-        self, case: dict[str, Any], changes: list[Change], staff: dict[str, Any], at: datetime
+        self,
+        case: dict[str, Any],
+        changes: list[Change],
+        staff: dict[str, Any],
+        at: datetime,
+        session: Any = None,
     ) -> None:
         stored = self.stored[case["_id"]]
         if stored["version"] != case["version"]:
@@ -81,11 +90,12 @@ class FakeCases:
                 _at_path(changed, parents)[_key(last)] = value
             for path, entry in change.push.items():
                 _at_path(changed, path.split(".")).append(entry)
-            changed["timeline"].append({"at": at, "by": staff["_id"], "kind": change.event_type})
-            self.audit.append(_audit(case["_id"], staff, at, change.event_type, change.summary))
+            kind = change.timeline_kind
+            changed["timeline"].append({"at": at, "by": staff["_id"], "kind": kind})
+            self.audit.append(_audit(case["_id"], staff, at, kind, change.summary))
         changed["version"] += 1
         self.stored[case["_id"]] = changed
-        self.events[case["_id"]].extend(change.event_type for change in changes)
+        self.events[case["_id"]].extend(c.event_type for c in changes if c.event_type)
 
     def record_reads(self, case_ids: list[str], staff: dict, at: datetime, what: str) -> None:
         self.audit.extend(_audit(case_id, staff, at, "read", what) for case_id in case_ids)

@@ -82,3 +82,19 @@ def contact(referral_id: str, on: date, needs: tuple[str, ...] = ()) -> Event:
         duration_minutes=30,
         needs_addressed=list(needs),
     )
+
+
+def referral_withdrawn(referral_id: str, on: date, reason: str = "family_changed_mind") -> Event:
+    at = datetime.combine(on, time(11), tzinfo=UTC)
+    return event(
+        "ReferralWithdrawn",
+        {
+            "referral_id": referral_id,
+            "partner_id": "p1",
+            "reason": reason,
+            "details": "Synthetic details that must never be kept.",
+            "withdrawn_by": {"kind": "user", "name": "Morgan Testperson"},
+            "at": at,
+        },
+        at,
+    )

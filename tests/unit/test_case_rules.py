@@ -261,3 +261,59 @@ def test_waiting_for_first_contact_counts_working_days_from_the_referral():
 )
 def test_working_days_are_weekdays_after_the_start_up_to_the_end(start, end, days):
     assert working_days_between(start, end) == days
+
+
+def withdrawal(**changes) -> dict:
+    """ReferralWithdrawn's data as casework's consumer reads it."""
+    return {
+        "referral_id": "r1",
+        "partner_id": "p1",
+        "reason": "other",
+        "details": "The family moved to Orkney.",
+        "withdrawn_by": {"kind": "user", "name": "Morgan Testperson"},
+        "at": LATER,
+        **changes,
+    }
+
+
+def test_a_withdrawn_referrals_case_is_closed_as_withdrawn_saying_who_and_why():
+    for case in (new_case(), allocated()):
+        noted, closing = domain.withdraw(case, withdrawal(), LATER)
+        assert (noted.event_type, noted.timeline_kind) == (None, "ReferralWithdrawn")
+        assert noted.summary == (
+            "Withdrawn by Morgan Testperson: Another reason. The family moved to Orkney."
+        )
+        assert noted.set["withdrawal"]["reason"] == "other"
+        assert closing.event_type == "CaseClosed"
+        assert closing.event_data["outcomes"] == ["withdrawn"]
+        assert closing.event_data["outcome_for_referrer"] == (
+            "Withdrawn by the referrer: Another reason."
+        )
+        assert closing.set["status"] == "closed"
+
+
+def test_withdrawing_ends_ongoing_support_first_as_closing_does():
+    case = allocated(support={"ongoing": True, "started_at": OPENED, "periods": []})
+    changes = domain.withdraw(case, withdrawal(reason="sent_by_mistake", details=None), LATER)
+    assert [c.timeline_kind for c in changes] == ["ReferralWithdrawn", "SupportEnded", "CaseClosed"]
+    assert changes[0].summary == "Withdrawn by Morgan Testperson: Sent by mistake."
+
+
+def test_a_closed_or_declined_case_notes_the_withdrawal_and_is_not_closed_again():
+    for case in (allocated(status="closed"), new_case(status="declined")):
+        [noted] = domain.withdraw(case, withdrawal(), LATER)
+        assert noted.event_type is None and "status" not in noted.set
+
+
+def test_a_withdrawal_known_already_changes_nothing_and_the_case_is_not_reopened():
+    case = allocated()
+    for change in domain.withdraw(case, withdrawal(), LATER):
+        case.update(change.set)
+    assert domain.withdraw(case, withdrawal(), LATER) == []
+    with pytest.raises(NotAllowed, match="withdrew"):
+        domain.reopen(case, LATER, "m")
+
+
+def test_coordinators_cannot_choose_withdrawn_as_an_outcome():
+    assert "withdrawn" not in domain.CHOSEN_OUTCOMES
+    assert "needs_met" in domain.CHOSEN_OUTCOMES

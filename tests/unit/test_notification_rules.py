@@ -185,3 +185,20 @@ def test_the_run_is_due_at_the_hour_uk_time_once_a_day(at, last_run, expected):
     last = datetime.fromisoformat(last_run).date() if last_run else None
     day = due(at, 8, last)
     assert (day.isoformat() if day else None) == expected
+
+
+def test_a_cases_coordinator_hears_of_its_withdrawal_and_nobody_else():
+    closed = {"case_id": "c-1", "referral_id": "r-1", "outcomes": ["withdrawn"]}
+    theirs = {**REFERRAL, "coordinator_id": "s-2"}
+    staff = {"s-1": MANAGER, "s-2": COORDINATOR}
+    (told,) = rules.withdrawal_messages(closed, theirs, staff, LINKS)
+    assert (told.kind, told.recipient, told.address) == (
+        "case_withdrawn",
+        "staff:s-2",
+        "c@example.org",
+    )
+    rendered = templates.check(KINDS["case_withdrawn"]).render(told.values)
+    assert "https://casework.example.org/cases/c-1" in rendered.text
+    assert rules.withdrawal_messages(closed, REFERRAL, staff, LINKS) == []  # nobody had it
+    worked = {**closed, "outcomes": ["needs_met"]}
+    assert rules.withdrawal_messages(worked, theirs, staff, LINKS) == []

@@ -7,7 +7,12 @@ from collections import Counter
 from datetime import date
 
 from services.reporting import facts
-from tests.unit.reporting_events import case_event, contact, referral_received
+from tests.unit.reporting_events import (
+    case_event,
+    contact,
+    referral_received,
+    referral_withdrawn,
+)
 
 
 def replay(events) -> tuple[dict, Counter]:
@@ -153,3 +158,47 @@ def test_the_record_keeps_no_personal_data():
         "Synthetic words for the referrer",
     ):
         assert personal not in text
+
+
+def a_withdrawn_referral():
+    """Referred in October 2008, allocated, withdrawn; its case closed for the withdrawal."""
+    return [
+        referral_received("r1"),
+        case_event("CaseAllocated", "r1", date(2008, 10, 7), coordinator_id="c1", reassigned=False),
+        referral_withdrawn("r1", date(2008, 10, 8), reason="sent_by_mistake"),
+        case_event(
+            "CaseClosed",
+            "r1",
+            date(2008, 10, 8),
+            outcomes=["withdrawn"],
+            outcome_for_referrer="Withdrawn by the referrer: Sent by mistake.",
+        ),
+    ]
+
+
+def test_a_withdrawal_counts_in_its_referrals_month_for_its_team_with_its_reason():
+    record, cells = replay(a_withdrawn_referral())
+    for cell in ("m|2008-10|GLASGOW|GLASGOW_CITY", "t|2008-10|GLASGOW"):
+        assert cells[f"{cell}/withdrawn"] == 1
+        assert cells[f"{cell}/withdrawn_reasons.sent_by_mistake"] == 1
+        assert cells[f"{cell}/closing_outcomes.withdrawn"] == 1
+        assert cells[f"{cell}/referrals"] == 1
+    assert not any(key.startswith("c|") for key in cells)  # no longer anyone's caseload
+    assert "details" not in str(record) and "Synthetic" not in str(record)
+    assert "Morgan" not in str(record)
+
+
+def test_a_withdrawn_referral_is_not_open_whether_or_not_its_case_closing_arrived():
+    history = a_withdrawn_referral()
+    _, before_closing = replay(history[:3])
+    cell = "m|2008-10|GLASGOW|GLASGOW_CITY"
+    assert before_closing[f"{cell}/status.withdrawn"] == 1
+    assert not any("waiting_since" in key or "status.allocated" in key for key in before_closing)
+    assert not any(key.startswith("c|") for key in before_closing)
+
+
+def test_a_withdrawal_counts_the_same_in_any_order_and_once():
+    history = a_withdrawn_referral()
+    _, in_order = replay(history)
+    assert replay([history[2], history[3], history[0], history[1]])[1] == in_order
+    assert replay([event for event in history for _ in range(2)])[1] == in_order

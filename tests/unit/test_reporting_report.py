@@ -16,7 +16,11 @@ MONTHS = figures.months_between("2008-10", "2009-09")
 def a_report(hide_small_numbers: bool):
     cells = [
         {"month": "2008-10", "team": "GLASGOW", "n": {"referrals": 3}},
-        {"month": "2008-11", "team": "GLASGOW", "n": {"referrals": 7}},
+        {
+            "month": "2008-11",
+            "team": "GLASGOW",
+            "n": {"referrals": 7, "withdrawn": 2, "withdrawn_reasons": {"sent_by_mistake": 2}},
+        },
     ]
     totals = figures.total(cells)
     return funders_report(
@@ -25,6 +29,7 @@ def a_report(hide_small_numbers: bool):
         figures.referrals_by_month(cells, MONTHS),
         figures.needs(totals),
         figures.headline(totals, {}, date(2026, 11, 23)),
+        figures.withdrawals_by_month(cells, MONTHS),
         hide_small_numbers=hide_small_numbers,
     )
 
@@ -45,6 +50,20 @@ def test_without_the_setting_every_count_is_shown():
     assert by_month.chart is not None
     assert report.period == "October 2008 to September 2009"
     assert report.file_stem == "familyties-2008-10-to-2009-09"
+
+
+def test_the_report_counts_withdrawals_by_month_team_and_reason():
+    report = a_report(hide_small_numbers=False)
+    tables = {table.key: table for table in report.tables}
+    glasgow = next(r for r in tables["withdrawals-by-month"].rows if r[0] == "Glasgow")
+    assert glasgow[1:3] == [0, 2] and glasgow[-1] == 2
+    assert tables["withdrawals-by-month"].title == "Referrals withdrawn by month and referring team"
+    assert tables["withdrawal-reasons"].rows == [
+        ["The family changed their mind", 0],
+        ["Sent by mistake", 2],
+        ["Another reason", 0],
+    ]
+    assert ["Referrals withdrawn", 2] in tables["headline"].rows
 
 
 def count(service: str, through: str, events: int) -> LogCount:
