@@ -74,7 +74,7 @@ SELECTS = {"local_authority", "establishment"}
 def fill_page(page: Any, slug: str, answers: dict[str, Any] | None = None) -> None:
     """Answer the question page `slug` open in Playwright's `page` (ANSWERS by default),
     and press Continue."""
-    for name, value in (answers or ANSWERS[slug]).items():
+    for name, value in (ANSWERS[slug] if answers is None else answers).items():
         if name in GROUPS:
             for choice in value if isinstance(value, list) else [value]:
                 page.check(f"input[name='{name}'][value='{choice}']")

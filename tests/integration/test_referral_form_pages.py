@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from backbone import outbox
-from backbone.clock import now
+from backbone.clock import UK, now
 from tests.browser.referral_form_steps import ANSWERS, PAGE_ORDER
 from tests.integration.conftest import error_summary
 from tests.integration.partner_site import BASE, PASSWORD, browser, partner_with_users, token
@@ -134,6 +134,7 @@ def test_a_referral_through_the_pages_is_announced_as_the_same_referral_through_
     morgan.answer_every_page(draft_id)
     check = morgan.client.get(f"{BASE}/drafts/{draft_id}/check-answers").get_data(as_text=True)
     assert "Jordan Example" in check and "HMP Barlinnie" in check and "12 April 1986" in check
+    assert "Coping with imprisonment or release<br>Children and parenting" in check
 
     form_id = morgan.send(draft_id)
     confirmation = morgan.client.get(f"{BASE}/referrals/{form_id}/sent").get_data(as_text=True)
@@ -243,6 +244,17 @@ def test_an_answer_changed_from_check_your_answers_returns_there(site):
     assert record["referral"]["children"]["ages"] == [4]
 
 
+def test_answers_are_shown_as_typed_never_as_markup(site):
+    morgan = Referrer(site["app"], REFERRER[0])
+    draft_id = morgan.start()
+    morgan.answer_every_page(draft_id)
+    notes = {**ANSWERS["contact"], "safe_contact_notes": "<b>Evenings</b>\nNo messages"}
+    morgan.answer(draft_id, "contact", notes, change=True)
+    check = morgan.client.get(f"{BASE}/drafts/{draft_id}/check-answers").get_data(as_text=True)
+    assert "&lt;b&gt;Evenings&lt;/b&gt;<br>No messages" in check
+    assert "<b>Evenings" not in check
+
+
 def test_pages_not_answered_are_asked_before_check_your_answers(site):
     morgan = Referrer(site["app"], REFERRER[0])
     draft_id = morgan.start()
@@ -262,6 +274,7 @@ def test_a_draft_is_only_its_owners(site):
     morgan.answer_every_page(draft_id)
     listed = morgan.client.get(f"{BASE}/drafts").get_data(as_text=True)
     assert "Jordan Example" in listed
+    assert f"{(now() + timedelta(days=7)).astimezone(UK):%-d %B %Y} at" in listed  # deleted on
 
     for other in ("casey.officer@glasgow.example", "sam.officer@leeds.example"):
         them = Referrer(site["app"], other)
@@ -306,6 +319,16 @@ def test_a_draft_is_deleted_7_days_after_it_was_last_saved(site):
     assert "You have no drafts." in morgan.client.get(f"{BASE}/drafts").get_data(as_text=True)
     assert morgan.client.get(f"{BASE}/drafts/{draft_id}/consent").status_code == 404
     assert morgan.answer(draft_id, "about-you").status_code == 404
+
+
+def test_a_visitor_not_signed_in_is_sent_to_sign_in_and_a_user_may_delete_their_draft(site):
+    assert browser(site["app"], None).get(f"{BASE}/referrals/new").status_code == 302
+    morgan = Referrer(site["app"], REFERRER[0])
+    draft_id = morgan.start()
+    morgan.answer(draft_id, "consent")
+    assert morgan.post(f"/drafts/{draft_id}/delete").headers["Location"] == "/drafts"
+    assert site["app"].extensions["drafts"].collection.count_documents({}) == 0
+    assert morgan.client.get(f"{BASE}/drafts/{draft_id}/about-you").status_code == 404
 
 
 def test_pressing_send_twice_makes_one_referral(site):
