@@ -11,6 +11,7 @@ import pytest
 
 from backbone import outbox
 from backbone.clock import UK, now
+from services.referral.referral_form import check_referral
 from tests.browser.referral_form_steps import ANSWERS, PAGE_ORDER
 from tests.integration.conftest import error_summary
 from tests.integration.partner_site import BASE, PASSWORD, browser, partner_with_users, token
@@ -255,6 +256,24 @@ def test_answers_are_shown_as_typed_never_as_markup(site):
     assert "<b>Evenings" not in check
 
 
+def test_an_answer_gone_stale_is_named_on_check_your_answers_and_nothing_is_sent(site):
+    morgan = Referrer(site["app"], REFERRER[0])
+    draft_id = morgan.start()
+    morgan.answer_every_page(draft_id)
+    drafts = site["app"].extensions["drafts"].collection
+    # As if the date had been typed on a day when it was in the past (clocks, imports).
+    later = (now() + timedelta(days=3)).astimezone(UK).date().isoformat()
+    drafts.update_one({"_id": draft_id}, {"$set": {"answers.family_member.date_of_birth": later}})
+
+    answer = morgan.post(f"/drafts/{draft_id}/check-answers")
+    assert answer.status_code == 422
+    page = answer.get_data(as_text=True)
+    assert summary(page) == ["Date of birth cannot be in the future."]
+    assert 'href="#change-date_of_birth"' in page
+    assert stored(site["db"]) == (0, 0)
+    assert "referral_id" not in drafts.find_one({"_id": draft_id})
+
+
 def test_pages_not_answered_are_asked_before_check_your_answers(site):
     morgan = Referrer(site["app"], REFERRER[0])
     draft_id = morgan.start()
@@ -340,21 +359,37 @@ def test_pressing_send_twice_makes_one_referral(site):
     assert stored(site["db"]) == (1, 1)
 
 
+def stored_but_not_marked_sent(site, draft_id: str) -> dict:
+    """What a send cut short leaves: the referral stored (the draft's id its
+    Idempotency-Key), the draft not yet marked sent."""
+    draft = site["app"].extensions["drafts"].collection.find_one({"_id": draft_id})
+    loaded, _ = check_referral(draft["answers"])
+    partner = {"_id": draft["partner_id"], "name": "Routes out of Prison Glasgow"}
+    return site["app"].extensions["intake"].receive(partner, loaded, draft["answers"], draft_id)
+
+
 def test_a_send_cut_short_after_the_referral_was_stored_makes_no_second_one(site):
     """The draft's id is the Idempotency-Key: if the first send stored the referral but
     never marked the draft sent, sending again answers with the same referral."""
     morgan = Referrer(site["app"], REFERRER[0])
     draft_id = morgan.start()
     morgan.answer_every_page(draft_id)
-    draft = site["app"].extensions["drafts"].collection.find_one({"_id": draft_id})
-    intake = site["app"].extensions["intake"]
-    from services.referral.referral_form import check_referral
-
-    loaded, _ = check_referral(draft["answers"])
-    partner = {"_id": draft["partner_id"], "name": "Routes out of Prison Glasgow"}
-    earlier = intake.receive(partner, loaded, draft["answers"], draft_id)
+    earlier = stored_but_not_marked_sent(site, draft_id)
 
     assert morgan.send(draft_id) == earlier["_id"]
+    assert stored(site["db"]) == (1, 1)
+
+
+def test_a_send_cut_short_then_changed_is_not_sent_twice(site):
+    morgan = Referrer(site["app"], REFERRER[0])
+    draft_id = morgan.start()
+    morgan.answer_every_page(draft_id)
+    stored_but_not_marked_sent(site, draft_id)
+    morgan.answer(draft_id, "why-now", {"urgency": "urgent", "reason": "Worse."}, change=True)
+
+    answer = morgan.post(f"/drafts/{draft_id}/check-answers")
+    assert answer.status_code == 422
+    assert summary(answer.get_data(as_text=True))[0].startswith("This referral was already sent")
     assert stored(site["db"]) == (1, 1)
 
 

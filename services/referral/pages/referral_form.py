@@ -17,10 +17,14 @@ from backbone.clock import UK
 from backbone.errors import NotFound
 from services.referral import referral_form as form
 from services.referral.drafts import Drafts
-from services.referral.operations import Intake
+from services.referral.operations import IdempotencyKeyReused, Intake
 from services.referral.pages.blueprint import pages
 
 REFUSED = 422  # as the API answers a referral with invalid fields
+SENT_BEFORE = (
+    "This referral was already sent, before the latest change: find it in your "
+    "organisation's referrals, and delete this draft."
+)
 
 
 def _drafts() -> Drafts:
@@ -166,12 +170,19 @@ def check_answers(draft_id: str) -> ResponseReturnValue:
     loaded, problems = form.check_referral(draft["answers"])
     if problems:
         return _check_answers_page(draft, problems), REFUSED
-    record = _intake().receive(g.caller["partner"], loaded, draft["answers"], draft_id)
+    try:
+        record = _intake().receive(g.caller["partner"], loaded, draft["answers"], draft_id)
+    except IdempotencyKeyReused:
+        # An earlier send was stored but cut short before the draft was marked sent, and an
+        # answer has changed since: the referral stands as first sent.
+        return _check_answers_page(draft, [], SENT_BEFORE), REFUSED
     _drafts().submitted(g.caller, draft_id, record["_id"])
     return redirect(url_for("pages.referral_sent", referral_id=record["_id"]))
 
 
-def _check_answers_page(draft: dict[str, Any], problems: list[form.Problem]) -> str:
+def _check_answers_page(
+    draft: dict[str, Any], problems: list[form.Problem], refusal: str = ""
+) -> str:
     answers = draft["answers"]
     sections = [
         {
@@ -190,7 +201,7 @@ def _check_answers_page(draft: dict[str, Any], problems: list[form.Problem]) -> 
         }
         for page in form.PAGES
     ]
-    errors: dict[str, str] = {}
+    errors = {"check-answers": refusal} if refusal else {}
     for problem in problems:
         errors.setdefault(f"change-{problem.field.name}", problem.message)
     return render_template(
