@@ -11,6 +11,7 @@ from backbone.sign_in import add_sign_in
 from backbone.web import create_service_app, register_api, start
 from services.referral import SERVICE
 from services.referral.api import blp
+from services.referral.drafts import Drafts
 from services.referral.metrics import referrals_this_month
 from services.referral.operations import Intake
 from services.referral.pages import pages
@@ -24,7 +25,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     referrals = Referrals(db)
     partners = Partners(db)
     users = PartnerUsers(db, partners)
-    mongo.ensure_indexes(referrals, partners, users)
+    drafts = Drafts(db)
+    mongo.ensure_indexes(referrals, partners, users, drafts)
 
     app, api = create_service_app(
         SERVICE,
@@ -38,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["intake"] = Intake(referrals)
     app.extensions["partners"] = partners
+    app.extensions["drafts"] = drafts
     register_api(app, api, blp, partners, "partner")
     _add_pages(app, settings, users)
     return app
