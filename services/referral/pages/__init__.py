@@ -5,6 +5,7 @@ carries a CSRF token, and every page goes through the same operations as the API
 
 Each area's routes are in a module of its own, on the one blueprint."""
 
+from services.referral.pages import account as account
 from services.referral.pages import following
 from services.referral.pages.blueprint import pages
 
