@@ -49,7 +49,7 @@ from backbone.settings import Settings
 WRONG_PASSWORD = "Enter a correct username and password"
 LOCKED_OUT = f"Too many wrong passwords: try again in {LOCKOUT // timedelta(minutes=1)} minutes"
 ENTER_CODE = "Enter the 6-digit code from your authenticator app, or a recovery code"
-WRONG_CODE = "The code is not right, or was used already: enter the app's new code"
+WRONG_CODE = "The code is not right, or was used already: enter the new code from your app"
 WRONG_SET_UP_CODE = "Enter the 6-digit code your authenticator app shows now for Family Ties"
 LOCKED_OUT_CODES = (
     f"Too many wrong passwords or codes: sign in again in {LOCKOUT // timedelta(minutes=1)} minutes"

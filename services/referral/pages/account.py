@@ -43,7 +43,7 @@ from services.referral.partner_users import ROLES, PartnerUsers
 from services.referral.partners import Partners
 
 ENTER_APP_CODE = "Enter the 6-digit code your authenticator app shows now"
-WRONG_APP_CODE = "The code is not right, or was used already: enter the app's new code"
+WRONG_APP_CODE = "The code is not right, or was used already: enter the new code from your app"
 CHOOSE_REQUIRED = "Choose whether everyone must use an authenticator app"
 
 
