@@ -68,22 +68,24 @@ class Accounts(KeyHolders, SessionKeeping):
         )
 
     def sign_in(self, username: str, password: str) -> dict[str, Any] | None:
-        """The account, if the password is right and the account not revoked.
+        """The account, if the password is right and the account not revoked; a success
+        clears the username's count of attempts (`check_password`)."""
+        account = self.check_password(username, password)
+        if account is not None:
+            self.clear_attempts(username)
+        return account
 
-        Every attempt is recorded before the password is checked: one that finds more
-        than MAX_FAILURES attempts for its username within LOCKOUT (itself included) is
-        refused, LockedOut, without the password being checked, and counts too. So at
-        most MAX_FAILURES passwords are checked per username per LOCKOUT, however many
-        attempts arrive at once, in however many processes: each is inserted before it
-        counts, so the k-th to be inserted counts at least k. A successful sign-in clears
-        the count. Unknown usernames are counted the same, so a refusal tells nobody
-        which ones exist.
+    def check_password(self, username: str, password: str) -> dict[str, Any] | None:
+        """The account, if the password is right and the account not revoked, leaving the
+        count of attempts as it is: with a second factor to come, only a right code
+        (counted the same) clears it, so a known password does not reset the count of
+        guessed codes.
+
+        Every attempt is recorded before the password is checked (`record_attempt`), so
+        at most MAX_FAILURES passwords are checked per username per LOCKOUT. Unknown
+        usernames are counted the same, so a refusal tells nobody which ones exist.
         """
-        at = now()
-        self.attempts.insert_one({"username": username, "at": at, "expires_at": at + LOCKOUT})
-        recent = self.attempts.count_documents({"username": username, "expires_at": {"$gt": at}})
-        if recent > MAX_FAILURES:
-            raise LockedOut()
+        self.record_attempt(username)
         account = self.collection.find_one(
             {"username": username, "revoked_at": None}, outbox.WITHOUT_LOG
         )
@@ -93,8 +95,23 @@ class Accounts(KeyHolders, SessionKeeping):
             return None
         if account is None:  # the dummy hash cannot match; kept for the type checker
             return None
-        self.attempts.delete_many({"username": username})
         return {k: v for k, v in account.items() if not k.endswith("_hash")}
+
+    def record_attempt(self, username: str) -> None:
+        """Count an attempt to prove who `username` is (a password or a second factor's
+        code), before it is checked: LockedOut if it finds more than MAX_FAILURES within
+        LOCKOUT (itself included), and then it is not to be checked, but counts too.
+        However many attempts arrive at once, in however many processes, each is inserted
+        before it counts, so the k-th to be inserted counts at least k."""
+        at = now()
+        self.attempts.insert_one({"username": username, "at": at, "expires_at": at + LOCKOUT})
+        recent = self.attempts.count_documents({"username": username, "expires_at": {"$gt": at}})
+        if recent > MAX_FAILURES:
+            raise LockedOut()
+
+    def clear_attempts(self, username: str) -> None:
+        """Forget the username's attempts: they proved who they are."""
+        self.attempts.delete_many({"username": username})
 
     def by_id(self, account_id: str) -> dict[str, Any] | None:
         """The account, unless it is unknown or revoked."""

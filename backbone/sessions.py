@@ -42,3 +42,7 @@ class SessionKeeping:
 
     def end_session(self, token: str) -> None:
         self.sessions.delete_one({"_id": hash_key(token)})
+
+    def end_sessions(self, account_id: str) -> None:
+        """End every session of the account, wherever it was started."""
+        self.sessions.delete_many({"account_id": account_id})

@@ -1,7 +1,8 @@
 """Signing in to a service's web pages: the sign-in and sign-out pages, the session cookie,
-CSRF tokens on every form, a limit on sign-in attempts per client address, and the
-check that sends a visitor who is not signed in to sign in. `g.caller` is the account
-signed in, as it is the key holder for an API."""
+CSRF tokens on every form, a limit on sign-in attempts per client address, the check
+that sends a visitor who is not signed in to sign in, and, where a service gives its
+accounts one, a second factor (backbone.second_factor). `g.caller` is the account signed
+in, as it is the key holder for an API."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
+from typing import Any
 
 import pymongo
 from flask import (
@@ -32,11 +34,31 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from backbone.accounts import LOCKOUT, Accounts, LockedOut
+from backbone.second_factor import (
+    SecondFactors,
+    authenticator_link,
+    checked_code,
+    grouped,
+    is_app_code,
+    normalised,
+    qr_code_image,
+)
 from backbone.sessions import SessionKeeping
 from backbone.settings import Settings
 
 WRONG_PASSWORD = "Enter a correct username and password"
 LOCKED_OUT = f"Too many wrong passwords: try again in {LOCKOUT // timedelta(minutes=1)} minutes"
+ENTER_CODE = "Enter the 6-digit code from your authenticator app, or a recovery code"
+WRONG_CODE = "The code is not right, or was used already: enter the new code from your app"
+WRONG_SET_UP_CODE = "Enter the 6-digit code your authenticator app shows now for Family Ties"
+LOCKED_OUT_CODES = (
+    f"Too many wrong passwords or codes: sign in again in {LOCKOUT // timedelta(minutes=1)} minutes"
+)
+# How long a right password waits for the second factor.
+PASSWORD_CHECKED_LASTING = timedelta(minutes=5)
+PASSWORD_CHECKED = "password_checked"
+# The page each next step of signing in is on (see add_sign_in).
+SECOND_FACTOR_PAGES = {"use": "second_factor", "set_up": "set_up_second_factor"}
 TOO_MANY_FROM_ADDRESS = "Too many attempts from this address: wait a minute and try again"
 
 
@@ -54,15 +76,25 @@ def add_sign_in(
     csrf_exempt: Iterable[Blueprint] = (),
     session_lasting: timedelta = timedelta(hours=8),
     attempts_per_address: str = "10 per minute",
+    username_label: str = "Username",
+    second_factors: SecondFactors | None = None,
+    second_factor_required: Callable[[dict[str, Any]], bool] = lambda account: False,
 ) -> None:
     """Put `pages` (a blueprint registered on `app`) behind signing in as one of
     `accounts` with a username and password, at /sign-in under the blueprint's prefix.
 
     Signed in, a visitor goes to `home` (an endpoint). `template` renders the sign-in
-    form (with `errors` and `username`). A client address may try `attempts_per_address`
-    sign-ins, counted across processes in the accounts' database. The rest is
-    `add_sessions`'.
+    form (with `errors`, `username` and `username_label`). A client address may try
+    `attempts_per_address` sign-ins, counted across processes in the accounts' database.
+    The rest is `add_sessions'`.
+
+    With `second_factors`, an account that has one, or must have one
+    (`second_factor_required(account)`, the account as `accounts.by_id` answers it),
+    proves it before any session starts: see `_add_second_factor`.
     """
+    endpoints = [*open_endpoints]
+    if second_factors is not None:
+        endpoints += [f"{pages.name}.second_factor", f"{pages.name}.set_up_second_factor"]
     limiter = add_sessions(
         app,
         pages,
@@ -71,33 +103,180 @@ def add_sign_in(
         cookie_name=cookie_name,
         database=accounts.collection.database.name,
         error_template=error_template,
-        open_endpoints=open_endpoints,
+        open_endpoints=endpoints,
         csrf_exempt=csrf_exempt,
         session_lasting=session_lasting,
     )
 
     def sign_in_page(errors: dict[str, str], username: str, status: int) -> Response:
-        page = render_template(template, errors=errors, username=username)
+        page = render_template(
+            template, errors=errors, username=username, username_label=username_label
+        )
         return make_response(page, status)
 
     def too_many_from_address(limit: RequestLimit) -> Response:
         return retry_later(sign_in_page({"username": TOO_MANY_FROM_ADDRESS}, "", 429), limit)
+
+    def needs_second_factor(account: dict[str, Any]) -> str | None:
+        """What the account must do before its session starts: "use" its second factor,
+        "set_up" one its organisation requires, or nothing (None)."""
+        if second_factors is None:
+            return None
+        if second_factors.is_set_up(account["_id"]):
+            return "use"
+        current = accounts.by_id(account["_id"])
+        return "set_up" if current is not None and second_factor_required(current) else None
 
     @limiter.limit(attempts_per_address, methods=["POST"], on_breach=too_many_from_address)
     def sign_in() -> Response:
         if request.method != "POST":  # GET, or HEAD
             return sign_in_page({}, "", 200)
         typed = request.form.get("username", "")
+        username = typed.strip().lower()
         try:
-            account = accounts.sign_in(typed.strip().lower(), request.form.get("password", ""))
+            account = accounts.check_password(username, request.form.get("password", ""))
         except LockedOut:
             return sign_in_page({"username": LOCKED_OUT}, "", 429)
         if account is None:
             return sign_in_page({"username": WRONG_PASSWORD}, typed, 401)
+        next_step = needs_second_factor(account)
+        if next_step is not None:
+            password_checked(account["_id"], next_step)
+            return redirect(url_for(f"{pages.name}.{SECOND_FACTOR_PAGES[next_step]}"))
+        accounts.clear_attempts(username)
         begin_session(accounts, account["_id"])
         return redirect(url_for(home))
 
     add_page(app, pages, "/sign-in", "sign_in", sign_in, ["GET", "POST"])
+    if second_factors is not None:
+        checked = limiter.limit(
+            attempts_per_address, methods=["POST"], on_breach=too_many_from_address
+        )
+        _add_second_factor(
+            app, pages, checked, accounts, second_factors, second_factor_required, home
+        )
+
+
+def _add_second_factor(
+    app: Flask,
+    pages: Blueprint,
+    limited: Callable[[Callable], Callable],
+    accounts: Accounts,
+    factors: SecondFactors,
+    required: Callable[[dict[str, Any]], bool],
+    home: str,
+) -> None:
+    """The pages between a right password and a session, for an account with a second
+    factor (or that must set one up): the password check leaves a marker in the cookie
+    session for PASSWORD_CHECKED_LASTING, and
+
+    - /sign-in/second-factor takes an app's code or a recovery code (counted with the
+      password attempts: backbone.second_factor.checked_code), then starts the session;
+    - /second-factor/set-up shows a new secret (a QR code, and the text to type) and takes
+      a code from the app to confirm it, then shows the recovery codes once. It serves the
+      marker's account, whose session then starts, and a signed-in account setting one
+      up of its own accord.
+
+    A signed-in account that must have a second factor and has none (its organisation
+    required one since it signed in) is sent to set one up before any other page."""
+    name = pages.name
+    set_up_endpoint = f"{name}.set_up_second_factor"
+
+    def second_factor() -> Response:
+        account = _password_checked_for("use", accounts)
+        if account is None:
+            return redirect(url_for(f"{name}.sign_in"))
+        if request.method != "POST":
+            return _page("familyties/second_factor.html", {}, 200)
+        typed = request.form.get("code", "")
+        if not normalised(typed):
+            return _page("familyties/second_factor.html", {"code": ENTER_CODE}, 400)
+        try:
+            right = checked_code(accounts, factors, account, typed)
+        except LockedOut:
+            session.pop(PASSWORD_CHECKED, None)
+            return _page("familyties/second_factor.html", {"code": LOCKED_OUT_CODES}, 429)
+        if not right:
+            return _page("familyties/second_factor.html", {"code": WRONG_CODE}, 401)
+        begin_session(accounts, account["_id"])
+        return redirect(url_for(home))
+
+    def set_up_second_factor() -> Response:
+        account = g.caller or _password_checked_for("set_up", accounts)
+        if account is None:
+            return redirect(url_for(f"{name}.sign_in"))
+        if g.caller and factors.is_set_up(account["_id"]):
+            return redirect(url_for(home))  # to change it, turn it off first (with a code)
+        secret = factors.pending_secret(account["_id"])
+        link = authenticator_link(secret, account["username"], factors.issuer)
+        shown = {"qr_code": qr_code_image(link), "secret": grouped(secret)}
+        if request.method != "POST":
+            return _page("familyties/second_factor_set_up.html", {}, 200, **shown)
+        typed = request.form.get("code", "")
+        errors = {"code": ENTER_CODE if not normalised(typed) else WRONG_SET_UP_CODE}
+        codes = factors.confirm(account["_id"], typed) if is_app_code(typed) else None
+        if codes is None:
+            return _page("familyties/second_factor_set_up.html", errors, 400, **shown)
+        if g.caller is None:
+            accounts.clear_attempts(account["username"])
+            begin_session(accounts, account["_id"])
+            g.caller = accounts.by_id(account["_id"])
+        return _page("familyties/recovery_codes.html", {}, 200, codes=codes, next=url_for(home))
+
+    def second_factor_first() -> Response | None:
+        caller = g.get("caller")
+        if caller is None or request.endpoint in (set_up_endpoint, f"{name}.sign_out"):
+            return None
+        if request.endpoint == f"{name}.static" or not required(caller):
+            return None
+        return None if factors.is_set_up(caller["_id"]) else redirect(url_for(set_up_endpoint))
+
+    add_page(
+        app,
+        pages,
+        "/sign-in/second-factor",
+        "second_factor",
+        limited(second_factor),
+        ["GET", "POST"],
+    )
+    add_page(
+        app,
+        pages,
+        "/second-factor/set-up",
+        "set_up_second_factor",
+        set_up_second_factor,
+        ["GET", "POST"],
+    )
+    # Right after the check for a session (add_sessions'), before the pages' own.
+    app.before_request_funcs.setdefault(name, []).insert(1, second_factor_first)
+
+
+def password_checked(account_id: str, next_step: str) -> None:
+    """Remember, in the cookie session (signed, so not to be forged), that the visitor
+    gave the account's password just now, and what they must do next ("use" or "set_up"
+    a second factor). No session starts before that is done."""
+    session.clear()
+    session[PASSWORD_CHECKED] = {
+        "account_id": account_id,
+        "next": next_step,
+        "until": time.time() + PASSWORD_CHECKED_LASTING.total_seconds(),
+    }
+
+
+def _password_checked_for(next_step: str, accounts: Accounts) -> dict[str, Any] | None:
+    """The account whose password was given for `next_step` lately, if it may still sign
+    in."""
+    marker = session.get(PASSWORD_CHECKED)
+    if not marker or marker.get("next") != next_step or marker.get("until", 0) < time.time():
+        return None
+    return accounts.by_id(marker["account_id"])
+
+
+def _page(template: str, errors: dict[str, str], status: int, **values: Any) -> Response:
+    response = make_response(render_template(template, errors=errors, **values), status)
+    # A secret or recovery codes on the page: no copy kept by the browser or a proxy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def add_sessions(

@@ -12,6 +12,7 @@ from backbone.web import create_service_app, register_api, start
 from services.referral import SERVICE
 from services.referral.api import blp
 from services.referral.drafts import Drafts
+from services.referral.invitations import Invitations
 from services.referral.metrics import referrals_this_month
 from services.referral.operations import Intake
 from services.referral.pages import pages
@@ -48,8 +49,14 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _add_pages(app: Flask, settings: Settings, users: PartnerUsers) -> None:
     """Partners' web pages, behind signing in (backbone.sign_in): sessions in secure
-    cookies, CSRF tokens on every form. The JSON API authenticates by key, so needs none."""
+    cookies, CSRF tokens on every form, and a second factor for users who set one up or
+    whose organisation requires one. The JSON API authenticates by key, so needs none.
+    An invitation's link is open to anyone who has it."""
+    invitations = Invitations(users.collection.database, users)
+    mongo.ensure_indexes(invitations)
     app.extensions["partner_users"] = users
+    app.extensions["invitations"] = invitations
+    app.extensions["settings"] = settings  # for emailing invitations, and links' address
     add_govuk_pages(app, pages)
     app.register_blueprint(pages)
     add_sign_in(
@@ -59,5 +66,9 @@ def _add_pages(app: Flask, settings: Settings, users: PartnerUsers) -> None:
         settings,
         cookie_name="familyties_referrals",
         home="pages.home",
+        open_endpoints=["pages.invitation"],
         csrf_exempt=[blp],
+        username_label="Email address",
+        second_factors=users.second_factors,
+        second_factor_required=lambda user: bool(user["partner"].get("second_factor_required")),
     )

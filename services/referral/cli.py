@@ -1,4 +1,5 @@
-"""`familyties partners ...`: partner organisations and their API keys."""
+"""`familyties partners ...`: partner organisations, their API keys, and inviting their
+users to intake's web pages."""
 
 from __future__ import annotations
 
@@ -8,6 +9,16 @@ from backbone import mongo
 from backbone.key_commands import add_revoke_command, key_state, show_new_key
 from backbone.settings import Settings
 from services.referral import SERVICE
+from services.referral.invitations import (
+    EMAIL_TAKEN,
+    EmailTaken,
+    Invitations,
+    expiry_text,
+    invitation_errors,
+    invitation_link,
+    tidy_name,
+)
+from services.referral.partner_users import ROLES, PartnerUsers
 from services.referral.partners import Partners
 
 
@@ -15,6 +26,13 @@ def _partners() -> Partners:
     partners = Partners(mongo.database(Settings.from_env(), SERVICE))
     partners.ensure_indexes()
     return partners
+
+
+def _invitations(partners: Partners) -> Invitations:
+    users = PartnerUsers(partners.collection.database, partners)
+    invitations = Invitations(partners.collection.database, users)
+    mongo.ensure_indexes(users, invitations)
+    return invitations
 
 
 @click.group()
@@ -43,6 +61,49 @@ def list_partners() -> None:
     for partner in _partners().all():
         state = key_state(partner)
         click.echo(f"{partner['_id']}  {partner['api_key_hint']}…  {state:18}  {partner['name']}")
+
+
+@partners.command("invite")
+@click.argument("partner_id")
+@click.argument("email")
+@click.argument("name")
+@click.option("--role", type=click.Choice(sorted(ROLES)), default="admin", show_default=True)
+def invite(partner_id: str, email: str, name: str, role: str) -> None:
+    """Invite someone to be a user of a partner, and print their one-time link (it works
+    once, for 72 hours): how a new partner's first administrator gets in. Pass the link
+    on by a way only they read."""
+    answers = {"email": email.strip(), "name": tidy_name(name), "role": role}
+    errors = invitation_errors(**answers)
+    if errors:
+        raise click.BadParameter("; ".join(errors.values()))
+    partners = _partners()
+    partner = partners.current(partner_id)
+    if partner is None:
+        raise click.BadParameter(f"no current partner has the id {partner_id}")
+    try:
+        invitation, token = _invitations(partners).invite(partner, **answers, invited_by=None)
+    except EmailTaken as taken:
+        raise click.BadParameter(EMAIL_TAKEN) from taken
+    link = invitation_link(Settings.from_env().public_url(SERVICE), token)
+    click.echo(
+        f"Invited {invitation['name']} ({role}) to {partner['name']}. "
+        f"The link works once, until {expiry_text(invitation['expires_at'])} (UK time):"
+    )
+    click.echo(link)
+
+
+@partners.command("require-second-factor")
+@click.argument("partner_id")
+@click.option("--off", is_flag=True, help="Let each user choose again.")
+def require_second_factor(partner_id: str, off: bool) -> None:
+    """Require the partner's users to sign in with an authenticator app (those without one
+    set it up before any other page), or with --off, let each choose."""
+    if not _partners().require_second_factor(partner_id, not off):
+        raise click.BadParameter(f"no current partner has the id {partner_id}")
+    click.echo(
+        f"Partner {partner_id}: "
+        + ("each user chooses." if off else "everyone must use an authenticator app.")
+    )
 
 
 add_revoke_command(partners, _partners, "partner")

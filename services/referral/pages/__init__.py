@@ -5,10 +5,7 @@ carries a CSRF token, and every page goes through the same operations as the API
 
 Each area's routes are in a module of its own, on the one blueprint."""
 
-from services.referral.pages import (
-    following,
-    referral_form,  # noqa: F401 (registers its routes)
-)
+from services.referral.pages import account, following, referral_form
 from services.referral.pages.blueprint import pages
 
-__all__ = ["following", "pages"]
+__all__ = ["account", "following", "pages", "referral_form"]
