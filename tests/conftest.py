@@ -9,7 +9,15 @@ import pytest
 
 from backbone.settings import Secret, Settings
 from tests import servers
+from tests.browser.chromium import chromium_page
 from tests.mail_catcher import MailCatcher
+
+
+@pytest.fixture
+def page():
+    """A page in Debian's Chromium, for the browser tests (tests/browser/chromium.py)."""
+    with chromium_page() as page:
+        yield page
 
 
 @pytest.fixture(scope="session")

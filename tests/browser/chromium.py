@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask
-from playwright.sync_api import Page
+from playwright.sync_api import Page, sync_playwright
 from werkzeug.serving import make_server
 
 from backbone.web import NODE_MODULES
@@ -50,3 +50,15 @@ def accessibility_problems(page: Page) -> list[str]:
         for v in json.loads(result)["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+@contextmanager
+def chromium_page() -> Iterator[Page]:
+    """A page in a new headless Chromium. axe-core is injected by the tests, so the
+    context bypasses the pages' Content-Security-Policy, which allows no script at all."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_context(bypass_csp=True).new_page()
+        finally:
+            browser.close()

@@ -7,14 +7,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from backbone.clock import UK
 from services.casework.app import create_app
 from tests.browser.chromium import (
     ARTEFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     accessibility_problems,
     served,
 )
@@ -48,16 +45,6 @@ def site(settings):
     casework.allocate(manager, case["_id"], coordinator["_id"])
     with served(app) as url:
         yield {"url": url, "casework": casework, "case_id": case["_id"]}
-
-
-@pytest.fixture
-def page():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        # axe-core is injected by the test; the pages themselves allow no script at all
-        context = browser.new_context(bypass_csp=True)
-        yield context.new_page()
-        browser.close()
 
 
 def test_a_coordinator_works_a_case_from_sign_in_to_close(site, page):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from backbone import mongo
 from backbone.clock import now
@@ -20,8 +19,6 @@ from services.referral.app import create_app
 from services.referral.handlers import handlers
 from tests.browser.chromium import (
     ARTEFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     accessibility_problems,
     served,
 )
@@ -66,16 +63,6 @@ def site(settings):
     to_withdraw = refer(3, "Jamie Withdrawnfamily")
     with served(app) as url:
         yield {"url": url, "intake": intake, "ids": (declined, duplicate, to_withdraw)}
-
-
-@pytest.fixture
-def page():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        # axe-core is injected by the test; the pages themselves allow no script at all
-        context = browser.new_context(bypass_csp=True)
-        yield context.new_page()
-        browser.close()
 
 
 def test_a_referrer_follows_the_referrals_and_withdraws_one(site, page):

@@ -9,13 +9,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from services.referral.app import create_app
 from tests.browser.chromium import (
     ARTEFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     accessibility_problems,
     served,
 )
@@ -37,16 +34,6 @@ def site(settings):
     )
     with served(app) as url:
         yield {"url": url, "app": app, "glasgow": glasgow}
-
-
-@pytest.fixture
-def page():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        # axe-core is injected by the test; the pages themselves allow no script at all
-        context = browser.new_context(bypass_csp=True)
-        yield context.new_page()
-        browser.close()
 
 
 def test_a_colleague_is_invited_and_signs_in_with_an_authenticator_app(site, page):

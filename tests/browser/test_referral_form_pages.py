@@ -5,13 +5,10 @@ and confirmed. Every page is checked with axe-core; screenshots are kept."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from services.referral.app import create_app
 from tests.browser.chromium import (
     ARTEFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     accessibility_problems,
     served,
 )
@@ -27,16 +24,6 @@ def site(settings):
     partner_with_users(app, "Routes out of Prison Glasgow", (EMAIL, "Morgan Lifecoach", "referrer"))
     with served(app) as url:
         yield {"url": url, "app": app}
-
-
-@pytest.fixture
-def page():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        # axe-core is injected by the test; the pages themselves allow no script at all
-        context = browser.new_context(bypass_csp=True)
-        yield context.new_page()
-        browser.close()
 
 
 def test_a_referrer_refers_a_family_through_mistakes_and_a_change(site, page):

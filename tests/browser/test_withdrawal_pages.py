@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from backbone import mongo
 from backbone.clock import now, today
@@ -18,8 +17,6 @@ from services.reporting.repository import BulkApplier, ReportingView
 from services.reporting.viewers import Viewers
 from tests.browser.chromium import (
     ARTEFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     accessibility_problems,
     served,
 )
@@ -27,16 +24,6 @@ from tests.integration.test_casework_api import a_referral, deliver
 from tests.unit.reporting_events import case_event, referral_received, referral_withdrawn
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def page():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(5000)
-        yield context.new_page()
-        browser.close()
 
 
 def sign_in(page: Page, url: str, username: str) -> None:

@@ -12,11 +12,11 @@ import re
 
 import pytest
 import requests
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from backbone.clock import today
 from tests.background import wait_for
-from tests.browser.chromium import ARTEFACTS, CHROMIUM, CHROMIUM_ARGS, accessibility_problems
+from tests.browser.chromium import ARTEFACTS, accessibility_problems
 from tests.browser.referral_form_steps import ANSWERS, PAGE_ORDER, fill_page
 from tests.e2e.reporting_client import Reporting
 from tests.e2e.test_following_a_referral import log_lines
@@ -32,16 +32,6 @@ PASSWORD = "a long password for Jo"
 def people(stack) -> Reporting:
     """A partner with an API key, a manager, a coordinator and a report viewer."""
     return Reporting(stack)
-
-
-@pytest.fixture
-def page():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        # axe-core is injected by the test; the pages themselves allow no script at all
-        context = browser.new_context(bypass_csp=True)
-        yield context.new_page()
-        browser.close()
 
 
 def test_a_withdrawn_referral_closes_its_case_and_is_counted(stack, people):
