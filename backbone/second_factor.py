@@ -27,6 +27,7 @@ import qrcode.image.svg
 from pymongo.collection import Collection
 
 from backbone.accounts import Accounts
+from backbone.api_keys import hash_key
 from backbone.clock import now
 
 RECOVERY_CODES = 10
@@ -108,7 +109,7 @@ def grouped(secret: str) -> str:
 class SecondFactors:
     """Accounts' second factors in `collection`, one document per account (its `_id` the
     account's): `secret`, `last_step`, `recovery_hashes`, `set_up_at`; or, while one is
-    being set up, only `pending_secret` and `pending_until`."""
+    being set up, only `pending_secret`, `pending_until` and `pending_visit`."""
 
     def __init__(self, collection: Collection, issuer: str) -> None:
         self.collection = collection
@@ -129,40 +130,50 @@ class SecondFactors:
         )
         return {document["_id"] for document in found}
 
-    def pending_secret(self, account_id: str) -> str:
-        """The secret to show an account setting up its app: the one shown before, while
-        it waits to be confirmed (reloading the page shows the same QR code), else a new
-        one. An account that has a second factor keeps it until the new one is confirmed."""
+    def pending_secret(self, account_id: str, visit: str) -> str:
+        """The secret to show an account setting up its app in this `visit` (a random
+        token the browser's session holds): the one shown before, while it waits to be
+        confirmed (reloading the page shows the same QR code), else a new one. Another
+        visit (another browser) gets a new secret, which replaces this one: nobody else
+        sees the secret someone is about to confirm."""
         at = now()
         found = self.collection.find_one({"_id": account_id}) or {}
-        if found.get("pending_secret") and found["pending_until"] > at:
+        if (
+            found.get("pending_secret")
+            and found["pending_until"] > at
+            and found.get("pending_visit") == hash_key(visit)
+        ):
             return found["pending_secret"]
         secret = new_secret()
-        self.collection.update_one(
-            {"_id": account_id},
-            {"$set": {"pending_secret": secret, "pending_until": at + PENDING_LASTING}},
-            upsert=True,
-        )
+        pending = {
+            "pending_secret": secret,
+            "pending_until": at + PENDING_LASTING,
+            "pending_visit": hash_key(visit),
+        }
+        self.collection.update_one({"_id": account_id}, {"$set": pending}, upsert=True)
         return secret
 
-    def confirm(self, account_id: str, typed: str) -> list[str] | None:
-        """Make the pending secret the account's, if `typed` is its current code; answer
-        the new recovery codes (to be shown this once), or None if the code is not right
-        or nothing is pending."""
+    def confirm(self, account_id: str, visit: str, typed: str) -> list[str] | None:
+        """Make the secret pending for this `visit` the account's, if `typed` is its
+        current code and the account has no second factor yet (to change one, it is turned
+        off first, with a code); answer the new recovery codes (to be shown this once), or
+        None if the code is not right or nothing is pending."""
         at = now()
         found = self.collection.find_one({"_id": account_id}) or {}
         secret = found.get("pending_secret")
-        if not secret or found["pending_until"] <= at:
+        if not secret or found["pending_until"] <= at or "secret" in found:
+            return None
+        if found.get("pending_visit") != hash_key(visit):
             return None
         step = matching_step(secret, typed, at)
         if step is None:
             return None
         codes = new_recovery_codes()
         changed = self.collection.update_one(
-            {"_id": account_id, "pending_secret": secret},
+            {"_id": account_id, "pending_secret": secret, "secret": {"$exists": False}},
             {
                 "$set": _factor(secret, step, codes, at),
-                "$unset": {"pending_secret": "", "pending_until": ""},
+                "$unset": {"pending_secret": "", "pending_until": "", "pending_visit": ""},
             },
         )
         return codes if changed.modified_count == 1 else None

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import ipaddress
 import math
+import secrets
 import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -57,6 +58,7 @@ LOCKED_OUT_CODES = (
 # How long a right password waits for the second factor.
 PASSWORD_CHECKED_LASTING = timedelta(minutes=5)
 PASSWORD_CHECKED = "password_checked"
+SET_UP_VISIT = "second_factor_set_up_visit"
 # The page each next step of signing in is on (see add_sign_in).
 SECOND_FACTOR_PAGES = {"use": "second_factor", "set_up": "set_up_second_factor"}
 TOO_MANY_FROM_ADDRESS = "Too many attempts from this address: wait a minute and try again"
@@ -174,13 +176,13 @@ def _add_second_factor(
       password attempts: backbone.second_factor.checked_code), then starts the session;
     - /second-factor/set-up shows a new secret (a QR code, and the text to type) and takes
       a code from the app to confirm it, then shows the recovery codes once. It serves the
-      marker's account, whose session then starts, and a signed-in account setting one
-      up of its own accord.
+      marker's account and a signed-in account setting one up of its own accord; either
+      way every other session of the account ends, and this browser's starts anew.
 
     A signed-in account that must have a second factor and has none (its organisation
-    required one since it signed in) is sent to set one up before any other page."""
+    required one since it signed in) is signed out: it gives its password again, then
+    sets one up before any other page."""
     name = pages.name
-    set_up_endpoint = f"{name}.set_up_second_factor"
 
     def second_factor() -> Response:
         account = _password_checked_for("use", accounts)
@@ -203,33 +205,40 @@ def _add_second_factor(
 
     def set_up_second_factor() -> Response:
         account = g.caller or _password_checked_for("set_up", accounts)
-        if account is None:
-            return redirect(url_for(f"{name}.sign_in"))
-        if g.caller and factors.is_set_up(account["_id"]):
-            return redirect(url_for(home))  # to change it, turn it off first (with a code)
-        secret = factors.pending_secret(account["_id"])
+        if account is None or factors.is_set_up(account["_id"]):
+            # To change one, it is turned off first, with a code.
+            return redirect(url_for(home if g.caller else f"{name}.sign_in"))
+        # The secret shown is this browser's alone (see SecondFactors.pending_secret).
+        visit = session.setdefault(SET_UP_VISIT, secrets.token_urlsafe(16))
+        secret = factors.pending_secret(account["_id"], visit)
         link = authenticator_link(secret, account["username"], factors.issuer)
         shown = {"qr_code": qr_code_image(link), "secret": grouped(secret)}
         if request.method != "POST":
             return _page("familyties/second_factor_set_up.html", {}, 200, **shown)
         typed = request.form.get("code", "")
         errors = {"code": ENTER_CODE if not normalised(typed) else WRONG_SET_UP_CODE}
-        codes = factors.confirm(account["_id"], typed) if is_app_code(typed) else None
+        codes = factors.confirm(account["_id"], visit, typed) if is_app_code(typed) else None
         if codes is None:
             return _page("familyties/second_factor_set_up.html", errors, 400, **shown)
-        if g.caller is None:
-            accounts.clear_attempts(account["username"])
-            begin_session(accounts, account["_id"])
-            g.caller = accounts.by_id(account["_id"])
+        # Sessions started with the password alone end; this browser's starts anew.
+        accounts.end_sessions(account["_id"])
+        accounts.clear_attempts(account["username"])
+        begin_session(accounts, account["_id"])
+        g.caller = accounts.by_id(account["_id"])
         return _page("familyties/recovery_codes.html", {}, 200, codes=codes, next=url_for(home))
 
     def second_factor_first() -> Response | None:
+        """A session started with the password alone, of an account that must now have a
+        second factor, ends: the password is asked again before one is set up, so a
+        session taken over cannot enrol an app of its own."""
         caller = g.get("caller")
-        if caller is None or request.endpoint in (set_up_endpoint, f"{name}.sign_out"):
+        if caller is None or request.endpoint == f"{name}.static" or not required(caller):
             return None
-        if request.endpoint == f"{name}.static" or not required(caller):
+        if factors.is_set_up(caller["_id"]):
             return None
-        return None if factors.is_set_up(caller["_id"]) else redirect(url_for(set_up_endpoint))
+        accounts.end_session(session.get("token", ""))
+        session.clear()
+        return redirect(url_for(f"{name}.sign_in"))
 
     add_page(
         app,

@@ -85,5 +85,6 @@ def withdraw_referral(withdrawal: dict[str, Any], referral_id: str):
 
     For when the family changed their mind, or it was sent by mistake. Announced as
     ReferralWithdrawn: casework closes the case as withdrawn and the coordinator sees
-    why. A referral already withdrawn, declined or closed cannot be (409)."""
+    why. A referral already withdrawn, declined or closed cannot be (409); the same
+    withdrawal sent again (a retry) is answered as the first time, and changes nothing."""
     return _intake().withdraw(g.caller, referral_id, withdrawal, domain.withdrawn_by_api(g.caller))

@@ -138,6 +138,8 @@ def referrer_view(event_type: str, data: dict[str, Any]) -> dict[str, Any] | Non
     if event_type == "CaseDeclined":
         return {"status": "declined", "at": data["at"], "reason": data["reason_for_referrer"]}
     if event_type == "CaseClosed":
+        if "withdrawn" in data["outcomes"]:
+            return None  # closed for the referrer's own withdrawal: nothing new to them
         return {"status": "closed", "at": data["at"], "outcome": data["outcome_for_referrer"]}
     if event_type == "CaseReopened":
         status = "allocated" if data["status"] == "allocated" else "accepted"
@@ -196,6 +198,19 @@ def withdraw(
             "withdrawn_by": who,
             "at": at.isoformat(),
         },
+    )
+
+
+def is_withdrawn_as(record: dict[str, Any], withdrawal: dict[str, Any], by: dict[str, str]) -> bool:
+    """Whether `record` was withdrawn already with this reason and details, by the same
+    kind of caller: a retry (after a timeout, say) is answered as the first time."""
+    if record["status"] != WITHDRAWN:
+        return False
+    entry = next(e for e in reversed(record["status_history"]) if e["status"] == WITHDRAWN)
+    return (
+        entry["reason"] == withdrawal["reason"]
+        and entry.get("details") == (withdrawal.get("details") or None)
+        and entry["by"] == {"kind": by["kind"], "name": by["name"]}
     )
 
 

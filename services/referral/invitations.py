@@ -24,6 +24,7 @@ from pymongo.errors import DuplicateKeyError
 from backbone.accounts import MIN_PASSWORD_LENGTH
 from backbone.api_keys import hash_key
 from backbone.clock import UK, now
+from backbone.fields import text
 from backbone.mail import Mailer, new_email
 from backbone.settings import Settings
 from services.referral.partner_users import ROLES, PartnerUsers
@@ -42,6 +43,7 @@ EMAIL_TAKEN = "Somebody already signs in with this email address"
 ENTER_NAME = "Enter their full name"
 ENTER_OWN_NAME = "Enter your full name"
 LONG_NAME = f"Name must be {MAX_NAME} characters or fewer"
+NAME_CHARACTERS = "Name must not contain hidden characters (pasted text can): type it in"
 CHOOSE_ROLE = "Choose what they can do: administrator or referrer"
 ENTER_PASSWORD = "Enter a password"
 SHORT_PASSWORD = f"Password must be {MIN_PASSWORD_LENGTH} characters or more"
@@ -69,11 +71,23 @@ def invitation_errors(email: str, name: str, role: str) -> dict[str, str]:
             errors["email"] = BAD_EMAIL
     if not name:
         errors["name"] = ENTER_NAME
-    elif len(name) > MAX_NAME:
-        errors["name"] = LONG_NAME
+    elif problem := _name_problem(name):
+        errors["name"] = problem
     if role not in ROLES:
         errors["role"] = CHOOSE_ROLE
     return errors
+
+
+def _name_problem(name: str) -> str | None:
+    """Why a name (not empty) cannot be kept, or None. Judged as referrals' and events'
+    text fields judge it: the name goes into referrals sent and withdrawals made."""
+    if len(name) > MAX_NAME:
+        return LONG_NAME
+    try:
+        text(MAX_NAME).deserialize(name)
+    except ValidationError:
+        return NAME_CHARACTERS
+    return None
 
 
 def acceptance_errors(name: str, password: str, confirmation: str) -> dict[str, str]:
@@ -81,8 +95,8 @@ def acceptance_errors(name: str, password: str, confirmation: str) -> dict[str, 
     errors = {}
     if not name:
         errors["name"] = ENTER_OWN_NAME
-    elif len(name) > MAX_NAME:
-        errors["name"] = LONG_NAME
+    elif problem := _name_problem(name):
+        errors["name"] = problem
     if not password:
         errors["password"] = ENTER_PASSWORD
     elif len(password) < MIN_PASSWORD_LENGTH:

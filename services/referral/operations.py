@@ -80,9 +80,12 @@ class Intake:
         """Withdraw one of this partner's referrals and announce it as ReferralWithdrawn,
         in one write; answer the referral as changed. `withdrawal` is WithdrawalSchema's
         {reason, details}; `by` who asked (domain.withdrawn_by_user or _by_api). Another
-        partner's referral is not found; one past withdrawing is refused (CannotWithdraw)."""
+        partner's referral is not found; one past withdrawing is refused (CannotWithdraw),
+        but the same withdrawal again is answered as the first time, changing nothing."""
         for _ in range(WITHDRAW_ATTEMPTS):
             record = self.referral(partner, referral_id)
+            if domain.is_withdrawn_as(record, withdrawal, by):
+                return record
             change = domain.withdraw(record, withdrawal, by, now())
             event = new_event("ReferralWithdrawn", SOURCE, referral_id, change.event_data)
             if self.referrals.withdraw(referral_id, partner["_id"], change, event):

@@ -23,6 +23,8 @@ from services.referral.invitations import (
     ENTER_NAME,
     ENTER_OWN_NAME,
     ENTER_PASSWORD,
+    LONG_NAME,
+    NAME_CHARACTERS,
     PASSWORDS_DIFFER,
     SHORT_PASSWORD,
 )
@@ -242,14 +244,53 @@ def test_a_user_without_an_app_sets_one_up_before_any_page_when_required(site):
     assert _signed_in(later)
 
 
-def test_a_user_signed_in_when_it_becomes_required_is_sent_to_set_up_first(site):
+def test_a_user_signed_in_when_it_becomes_required_gives_the_password_again_first(site):
+    """A session started with the password alone ends, so whoever holds it cannot enrol
+    an app of their own: the password is asked again, then the app is set up."""
     client = browser(site["app"], REFERRER)
     _require(site)
-    for path in ("/referrals", "/account"):
-        answer = client.get(f"{BASE}{path}")
-        assert answer.status_code == 302
-        assert answer.headers["Location"].endswith("/second-factor/set-up")
-    assert client.get(f"{BASE}/second-factor/set-up").status_code == 200
+    answer = client.get(f"{BASE}/referrals")
+    assert answer.status_code == 302
+    assert answer.headers["Location"].endswith("/sign-in")
+    assert client.get(f"{BASE}/second-factor/set-up").headers["Location"].endswith("/sign-in")
+    assert not _signed_in(client)
+    checked = _password(client, REFERRER)
+    assert checked.headers["Location"].endswith("/second-factor/set-up")
+
+
+def test_the_secret_being_set_up_is_shown_to_one_browser_only(site):
+    _require(site)
+    first, second = browser(site["app"], None), browser(site["app"], None)
+    _password(first, REFERRER)
+    shown_first = _secret_shown(_html(first.get(f"{BASE}/second-factor/set-up")))
+    _password(second, REFERRER)
+    shown_second = _secret_shown(_html(second.get(f"{BASE}/second-factor/set-up")))
+    assert shown_second != shown_first
+    # The first browser's secret was replaced: its code no longer sets anything up.
+    stale = post_form(first, "/second-factor/set-up", {"code": app_code(shown_first)})
+    assert stale.status_code == 400
+    factors = site["app"].extensions["partner_users"].second_factors
+    assert not factors.is_set_up(site["glasgow"]["users"][1]["_id"])
+
+
+def test_once_set_up_the_password_alone_cannot_replace_the_app(site):
+    factor = _with_factor(site)
+    other_session = browser(site["app"], "casey.referrer@glasgow.example", factor["secret"])
+    client = browser(site["app"], None)
+    _password(client, "casey.referrer@glasgow.example")
+    answer = client.get(f"{BASE}/second-factor/set-up")
+    assert answer.headers["Location"].endswith("/sign-in")
+    assert _signed_in(other_session)
+
+
+def test_setting_up_an_app_ends_the_accounts_other_sessions(site):
+    elsewhere = browser(site["app"], REFERRER)
+    client = browser(site["app"], REFERRER)
+    secret = _secret_shown(_html(client.get(f"{BASE}/second-factor/set-up")))
+    done = post_form(client, "/second-factor/set-up", {"code": app_code(secret)})
+    assert done.status_code == 200
+    assert _signed_in(client)
+    assert not _signed_in(elsewhere)
 
 
 def test_an_app_cannot_be_turned_off_while_required_and_needs_a_code_otherwise(site):
@@ -434,6 +475,8 @@ def test_a_newer_invitation_replaces_the_older_link(site, mail):
         ({"email": "not an address"}, "email", BAD_EMAIL),
         ({"email": REFERRER.upper()}, "email", EMAIL_TAKEN),
         ({"name": "   "}, "name", ENTER_NAME),
+        ({"name": "J" * 101}, "name", LONG_NAME),
+        ({"name": "Jo\x01New"}, "name", NAME_CHARACTERS),  # events would refuse it later
         ({"role": "owner"}, "role", CHOOSE_ROLE),
     ],
 )
@@ -457,6 +500,7 @@ def test_a_bad_invitation_is_refused_naming_the_field_and_nothing_is_stored_or_s
         ({"password": "short", "confirmation": "short"}, "password", SHORT_PASSWORD),
         ({"confirmation": "another long password"}, "confirmation", PASSWORDS_DIFFER),
         ({"name": ""}, "name", ENTER_OWN_NAME),
+        ({"name": "Jo\x9bNew"}, "name", NAME_CHARACTERS),
     ],
 )
 def test_a_bad_acceptance_is_refused_naming_the_field_and_makes_nobody(
@@ -485,7 +529,9 @@ def test_a_removed_user_is_signed_out_at_once(site):
     assert confirm.status_code == 200 and "Alex Lifecoach" in _html(confirm)
     removed = post_form(admin, f"/users/{referrer_id}/remove", {})
     assert removed.status_code == 302
-    assert "Alex Lifecoach is removed" in _html(admin.get(f"{BASE}/users"))
+    users_page = _html(admin.get(f"{BASE}/users"))
+    assert "The user is removed, and signed out." in users_page
+    assert "Alex Lifecoach" not in users_page
 
     answer = referrer.get(f"{BASE}/referrals")
     assert answer.status_code == 302 and answer.headers["Location"].endswith("/sign-in")
@@ -519,9 +565,9 @@ def test_an_admin_requires_a_second_factor_and_a_bad_answer_changes_nothing(site
 
     assert post_form(admin, "/users/second-factor", {"required": "yes"}).status_code == 302
     assert partners.find_one({"_id": glasgow_id})["second_factor_required"] is True
-    # The admin has no app either: their next page is setting one up.
+    # The admin has no app either: they give their password again, then set one up.
     answer = admin.get(f"{BASE}/users")
-    assert answer.headers["Location"].endswith("/second-factor/set-up")
+    assert answer.headers["Location"].endswith("/sign-in")
 
 
 # ---- the command line ----------------------------------------------------------------

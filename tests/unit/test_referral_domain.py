@@ -110,9 +110,11 @@ def test_the_referrer_sees_casework_as_statuses_with_words_meant_for_them():
         "at": at,
         "reason": "Out of area.",
     }
-    assert view("CaseClosed", {"at": at, "outcome_for_referrer": "Needs met."})["outcome"] == (
-        "Needs met."
-    )
+    closed = {"at": at, "outcomes": ["needs_met"], "outcome_for_referrer": "Needs met."}
+    assert view("CaseClosed", closed)["outcome"] == "Needs met."
+    # Closed for the referrer's own withdrawal: whatever the two services' clocks say, it
+    # never shows as a closing before the withdrawal.
+    assert view("CaseClosed", {**closed, "outcomes": ["withdrawn"]}) is None
     assert view("CaseReopened", {"at": at, "status": "open"})["status"] == "accepted"
     assert view("ContactRecorded", {"at": at}) is None  # case notes are not theirs to see
 

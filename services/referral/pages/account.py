@@ -220,7 +220,7 @@ def remove_user(user_id: str) -> ResponseReturnValue:
     removed = _users().remove(me["partner_id"], user_id)
     if removed is None:
         abort(404)
-    flash(f"{removed['name']} is removed, and signed out.")
+    flash("The user is removed, and signed out.")  # the cookie holds no one's name
     return redirect(url_for("pages.users"))
 
 
