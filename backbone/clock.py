@@ -19,6 +19,21 @@ def today() -> date:
     return datetime.now(UK).date()
 
 
+def instant(moment: datetime | str) -> datetime:
+    """A stored instant, aware of being UTC: MongoDB answers it without saying so, and
+    events carry it as ISO 8601 text."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def uk_time(moment: datetime | str) -> str:
+    """An instant as people here read it on a page: '2 November 2026, 9:05am', UK time."""
+    local = instant(moment).astimezone(UK)
+    hour = local.hour % 12 or 12
+    return f"{local.day} {local:%B %Y}, {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
+
+
 def start_of_month(at: datetime) -> datetime:
     """The instant (UTC) the UK calendar month of `at` began."""
     local = at.astimezone(UK)

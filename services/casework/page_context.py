@@ -4,10 +4,10 @@ macros take."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from backbone.clock import UK
+from backbone.clock import uk_time
 from backbone.events import vocabulary
 from backbone.events.case import (
     CLOSING_OUTCOMES,
@@ -62,17 +62,8 @@ def template_context() -> dict[str, Any]:
 
 
 def local_time(value: datetime | str | None) -> str:
-    """A time as people here read it: '2 November 2026, 9:05am', in UK time."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    local = value.astimezone(UK)
-    return f"{local.day} {local:%B %Y}, {local.hour % 12 or 12}:{local:%M}{local:%p}".replace(
-        "AM", "am"
-    ).replace("PM", "pm")
+    """A time as people here read it (backbone.clock.uk_time); nothing for no time."""
+    return "" if value is None else uk_time(value)
 
 
 def choice_items(vocabulary: dict[str, str], any_label: str = "Any") -> list[dict[str, str]]:

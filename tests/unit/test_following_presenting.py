@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from backbone.clock import uk_time
 from backbone.events.referral import ReferralSchema
 from services.referral.pages.presenting import (
     pagination,
@@ -11,7 +12,6 @@ from services.referral.pages.presenting import (
     status_tag,
     timeline,
     uk_date,
-    uk_time,
 )
 from tests.factories import referral
 

@@ -10,6 +10,7 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
+from backbone.clock import uk_time
 from backbone.errors import Conflict
 from backbone.events import vocabulary as v
 from backbone.events.referral import WITHDRAWAL_DETAILS_LENGTH
@@ -85,7 +86,7 @@ def referral(referral_id: str) -> ResponseReturnValue:
         sections=presenting.sent_sections(record["referral"]),
         withdrawable=record["status"] in domain.WITHDRAWABLE,
         status_tag=presenting.status_tag,
-        uk_time=presenting.uk_time,
+        uk_time=uk_time,
         errors={},
     )
 

@@ -5,12 +5,12 @@ summary lists. Free of Flask, so each rule is tested alone."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from markupsafe import Markup, escape
 
-from backbone.clock import UK
+from backbone.clock import instant
 from backbone.events import vocabulary as v
 
 # GOV.UK Frontend's tag is blue unless given a colour.
@@ -37,20 +37,6 @@ def status_tag(status: str) -> dict[str, str]:
     """A referral's status as the GOV.UK tag macro takes it."""
     words = v.REFERRAL_STATUSES.get(status, status.capitalize())
     return {"text": words, "classes": STATUS_TAG_CLASSES.get(status, "")}
-
-
-def instant(moment: datetime | str) -> datetime:
-    """A stored instant, aware of being UTC: MongoDB answers it without saying so."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def uk_time(moment: datetime | str) -> str:
-    """An instant as people here read it: '2 November 2026, 9:05am', in UK time."""
-    local = instant(moment).astimezone(UK)
-    hour = local.hour % 12 or 12
-    return f"{local.day} {local:%B %Y}, {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
 
 
 def uk_date(day: date | str) -> str:
