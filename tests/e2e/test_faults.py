@@ -1,7 +1,9 @@
 """Nothing accepted is ever lost: the stack as `make run` starts it, through a broker
 restart, a database crash, a database outage, each worker killed, and Ctrl-C, all in the
 middle of a burst of referrals. Every referral answered 201 becomes exactly one case, and
-its partner sees "accepted"; no case exists without its referral."""
+its partner sees "accepted"; no case exists without its referral. The partner does what
+the README asks: it sends an Idempotency-Key and, for a 503 or no answer, tries again
+with the same key, since a referral taken just as the database died may be answered 503."""
 
 from __future__ import annotations
 
@@ -32,24 +34,39 @@ class Burst(threading.Thread):
         self.pause = 1 / per_second
         self.statuses: list[int | None] = []  # None: no answer at all (the stack stopped)
         self.accepted: set[str] = set()
+        self.unanswered: list[int] = []  # numbers not answered 201 (yet)
 
     def run(self) -> None:
         for n in self.numbers:
             started = time.monotonic()
-            try:
-                answer = requests.post(
-                    f"{self.stack.url('referral')}/v1/referrals",
-                    json=referral(n),
-                    headers=self.partner,
-                    timeout=10,
-                )
-                self.statuses.append(answer.status_code)
-                if answer.status_code == 201:
-                    self.accepted.add(answer.json()["id"])
-            except requests.RequestException:
-                self.statuses.append(None)
+            status = self.send(n)
+            self.statuses.append(status)
+            if status != 201:
+                self.unanswered.append(n)
             time.sleep(max(0.0, self.pause - (time.monotonic() - started)))
-        ANSWERED_201.update(self.accepted)
+
+    def send(self, n: int) -> int | None:
+        """Posts referral `n` with its own Idempotency-Key; answers the status, or None."""
+        headers = self.partner | {"Idempotency-Key": f"burst-referral-{n}"}
+        try:
+            answer = requests.post(
+                f"{self.stack.url('referral')}/v1/referrals",
+                json=referral(n),
+                headers=headers,
+                timeout=10,
+            )
+        except requests.RequestException:
+            return None
+        if answer.status_code == 201:
+            self.accepted.add(answer.json()["id"])
+            ANSWERED_201.add(answer.json()["id"])
+        return answer.status_code
+
+    def retry_unanswered(self) -> bool:
+        """Tries each referral not yet answered 201 again, with the same key; answers
+        whether every one now is."""
+        self.unanswered = [n for n in self.unanswered if self.send(n) != 201]
+        return not self.unanswered
 
 
 @pytest.fixture(scope="module")
@@ -120,10 +137,14 @@ def test_a_database_killed_mid_burst_keeps_every_referral_it_took(stack, partner
     # While it restarts intake answers 503 (try again); whatever it answered 201 is kept.
     assert set(burst.statuses) <= {201, 503}
     assert burst.accepted, "the burst began before the kill"
+    taken_before_retries = set(burst.accepted)
+    assert wait_for(burst.retry_unanswered, 60), "each 503 is taken when tried again"
+    assert len(burst.accepted) == 40, "a retry with the same key is never a second referral"
     assert wait_for(lambda: all_accepted(stack, partner, burst.accepted), 120)
     print(f"database killed: all accepted {time.monotonic() - killed:.1f} s on")
     seen = statuses_seen_by(stack, partner)
-    assert burst.accepted <= set(seen), "every referral answered 201 still exists"
+    assert taken_before_retries <= set(seen), "every referral answered 201 still exists"
+    assert set(seen) == burst.accepted, "no referral the partner was not answered 201 for"
     assert_one_case_each(stack, manager, burst.accepted)
 
 
@@ -164,7 +185,7 @@ def test_with_the_database_stopped_every_api_answers_503_at_once(stack, partner,
         stack.control("start", "servers:database")
 
     after = Burst(stack, partner, first=4001, count=1, per_second=1)
-    assert wait_for(lambda: after.run() or after.accepted, 60), "taken again, with no restart"
+    assert wait_for(lambda: after.send(4001) == 201, 60), "taken again, with no restart"
     assert wait_for(lambda: all_accepted(stack, partner, after.accepted), 60)
 
 
@@ -176,5 +197,7 @@ def test_ctrl_c_mid_burst_then_make_run_again_loses_nothing(stack, partner, mana
     burst.join()
     assert burst.accepted, "the burst began before Ctrl-C"
     stack.start()
+    assert wait_for(burst.retry_unanswered, 60), "each one not answered is taken when tried again"
+    assert len(burst.accepted) == 30
     assert wait_for(lambda: all_accepted(stack, partner, burst.accepted), 120)
     assert_one_case_each(stack, manager, burst.accepted)
