@@ -36,7 +36,7 @@ test: $(INSTALLED) node_modules/.installed $(CHROMIUM) pango $(MONITORING) $(DOC
 	amtool check-config $(MONITORING_CONFIG)/alertmanager.yml
 	prometheus-blackbox-exporter --config.check --log.level=warn \
 		--config.file=$(MONITORING_CONFIG)/blackbox.yml
-	$(BIN)/pytest --durations=30
+	$(BIN)/pytest --numprocesses=2 --dist=loadfile --durations=30
 
 lint format: $(INSTALLED)
 	$(BIN)/ruff format .
