@@ -9,6 +9,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
 from backbone import outbox
@@ -59,12 +60,23 @@ class Accounts(KeyHolders, SessionKeeping):
         self.attempts.create_index("expires_at", expireAfterSeconds=0)
 
     def create_account(
-        self, username: str, name: str, role: str, password: str, **fields: Any
+        self,
+        username: str,
+        name: str,
+        role: str,
+        password: str,
+        session: ClientSession | None = None,
+        **fields: Any,
     ) -> tuple[dict[str, Any], str]:
         """A new account with one role (and any other `fields` its kind keeps), and its
-        API key, which is never shown again."""
+        API key, which is never shown again; written in `session`'s transaction if given."""
         return self.create(
-            name, username=username, password_hash=_HASHER.hash(password), roles=[role], **fields
+            name,
+            session,
+            username=username,
+            password_hash=_HASHER.hash(password),
+            roles=[role],
+            **fields,
         )
 
     def sign_in(self, username: str, password: str) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import g, request
+from pymongo.client_session import ClientSession
 from pymongo.collection import Collection
 
 from backbone import outbox
@@ -48,8 +49,11 @@ class KeyHolders:
         `at`). None by default: this kind of holder is nobody else's business."""
         return []
 
-    def create(self, name: str, **fields: Any) -> tuple[dict[str, Any], str]:
-        """A new holder and its API key, which is never shown again."""
+    def create(
+        self, name: str, session: ClientSession | None = None, **fields: Any
+    ) -> tuple[dict[str, Any], str]:
+        """A new holder and its API key, which is never shown again; written in `session`'s
+        transaction if given."""
         api_key = self.prefix + secrets.token_urlsafe(32)
         at = now()
         holder = {
@@ -61,7 +65,9 @@ class KeyHolders:
             "api_key_hint": api_key[: len(self.prefix) + 4],
             "revoked_at": None,
         }
-        self.collection.insert_one(outbox.with_events(holder, *self.announcement(holder, at)))
+        self.collection.insert_one(
+            outbox.with_events(holder, *self.announcement(holder, at)), session=session
+        )
         return holder, api_key
 
     def all(self) -> list[dict[str, Any]]:

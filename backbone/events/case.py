@@ -40,6 +40,12 @@ CLOSING_OUTCOMES = {
 }
 
 
+def closed_for_withdrawal(case_closed: dict) -> bool:
+    """Whether a CaseClosed's data says the case closed because its referral was withdrawn:
+    news to the coordinator, but not to the referrer, who withdrew it."""
+    return "withdrawn" in case_closed.get("outcomes", [])
+
+
 class CaseEventSchema(Schema):
     case_id = fields.String(required=True)
     referral_id = fields.String(required=True)

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from backbone.clock import FIRST_CONTACT_WORKING_DAYS, UK, working_days_between
+from backbone.events.case import closed_for_withdrawal
 from services.notifications.kinds import (
     COORDINATOR,
     DIGEST,
@@ -109,6 +110,8 @@ def referrer_messages(
     kind_name = REFERRER_KINDS.get(event_type)
     if kind_name is None or (event_type == "CaseAllocated" and data.get("reassigned")):
         return []
+    if event_type == "CaseClosed" and closed_for_withdrawal(data):
+        return []  # as intake shows it: the referral stays "withdrawn", not "closed"
     kind = KINDS[kind_name]
     referral_id = referral["_id"]
     values = {
@@ -194,7 +197,7 @@ def withdrawal_messages(
 ) -> list[Intent]:
     """The coordinator of a case closed because its referral was withdrawn (CaseClosed with
     the outcome "withdrawn"): they stop working it. A case nobody had tells nobody."""
-    if "withdrawn" not in data.get("outcomes", []):
+    if not closed_for_withdrawal(data):
         return []
     coordinator = staff_by_id.get(referral.get("coordinator_id") or "")
     values = {"reference": data["referral_id"], "case_link": links.case(data["case_id"])}

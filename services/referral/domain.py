@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from backbone.errors import Conflict
+from backbone.events.case import closed_for_withdrawal
 
 DUPLICATE_WINDOW = timedelta(days=30)
 INITIAL_STATUS = "received"
@@ -138,7 +139,7 @@ def referrer_view(event_type: str, data: dict[str, Any]) -> dict[str, Any] | Non
     if event_type == "CaseDeclined":
         return {"status": "declined", "at": data["at"], "reason": data["reason_for_referrer"]}
     if event_type == "CaseClosed":
-        if "withdrawn" in data["outcomes"]:
+        if closed_for_withdrawal(data):
             return None  # closed for the referrer's own withdrawal: nothing new to them
         return {"status": "closed", "at": data["at"], "outcome": data["outcome_for_referrer"]}
     if event_type == "CaseReopened":

@@ -18,9 +18,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from marshmallow import ValidationError, validate
+from pymongo.client_session import ClientSession
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from backbone import mongo
 from backbone.accounts import MIN_PASSWORD_LENGTH
 from backbone.api_keys import hash_key
 from backbone.clock import UK, now
@@ -172,27 +174,39 @@ class Invitations:
     def accept(self, token: str, name: str, password: str) -> Found:
         """Use the invitation (checked answers: `acceptance_errors`): the invitee becomes a
         user of its partner. Answers the invitation as found before, "open" if it made the
-        user; any other state makes nothing. The claim and the check that it is unused
-        and current are one write, so a link used twice at once makes one user. If the
-        address got a user meanwhile (another partner's invitation), EmailTaken, and the
-        link is used up."""
+        user; any other state makes nothing. The claim (a write that checks the link is
+        unused and current, so a link used twice at once makes one user) and the new user
+        are one transaction: a failure between them leaves the link unused. If the address
+        got a user meanwhile (another partner's invitation), EmailTaken, and nothing
+        changes."""
         found = self.find(token)
         if found.state != "open":
             return found
         invitation = found.invitation
-        claimed = self.collection.update_one(
-            {"_id": invitation["_id"], "used_at": None, "expires_at": {"$gt": now()}},
-            {"$set": {"used_at": now()}},
-        )
-        if claimed.modified_count != 1:
-            return self.find(token)
-        try:
-            self.users.create_user(
-                invitation["partner_id"], invitation["email"], name, invitation["role"], password
+
+        def claim_and_create(session: ClientSession) -> bool:
+            claimed = self.collection.update_one(
+                {"_id": invitation["_id"], "used_at": None, "expires_at": {"$gt": now()}},
+                {"$set": {"used_at": now()}},
+                session=session,
             )
+            if claimed.modified_count != 1:
+                return False
+            self.users.create_user(
+                invitation["partner_id"],
+                invitation["email"],
+                name,
+                invitation["role"],
+                password,
+                session,
+            )
+            return True
+
+        try:
+            made = mongo.in_transaction(self.collection.database, claim_and_create)
         except DuplicateKeyError as error:
             raise EmailTaken() from error
-        return found
+        return found if made else self.find(token)
 
 
 def invitation_link(public_url: str, token: str) -> str:

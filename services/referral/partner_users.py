@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pymongo.client_session import ClientSession
 from pymongo.database import Database
 
 from backbone.accounts import Accounts
@@ -43,12 +44,20 @@ class PartnerUsers(Accounts):
         self.second_factors.ensure_indexes()
 
     def create_user(
-        self, partner_id: str, email: str, name: str, role: str, password: str
+        self,
+        partner_id: str,
+        email: str,
+        name: str,
+        role: str,
+        password: str,
+        session: ClientSession | None = None,
     ) -> dict[str, Any]:
-        """A user of `partner_id`, signing in as `email` (kept in lower case). For a known
-        second factor (a test's), give it with `self.second_factors.set_up(user["_id"],
-        secret)`."""
-        user, _ = self.create_account(email.lower(), name, role, password, partner_id=partner_id)
+        """A user of `partner_id`, signing in as `email` (kept in lower case), written in
+        `session`'s transaction if given. For a known second factor (a test's), give it
+        with `self.second_factors.set_up(user["_id"], secret)`."""
+        user, _ = self.create_account(
+            email.lower(), name, role, password, session, partner_id=partner_id
+        )
         return user
 
     def by_id(self, account_id: str) -> dict[str, Any] | None:

@@ -428,6 +428,25 @@ def test_a_used_link_is_refused_and_makes_nobody(site, mail):
     assert users.count_documents({}) == before
 
 
+def test_an_address_taken_meanwhile_makes_nobody_and_leaves_the_link_unused(site, mail):
+    _invite(browser(site["app"], ADMIN))
+    path = _link(mail.wait_for(1)[0]).removeprefix(BASE)
+    # Leeds made an account for the same address before Jo followed Glasgow's link.
+    leeds = site["leeds"]["partner"]["_id"]
+    site["app"].extensions["partner_users"].create_user(
+        leeds, "jo.new@glasgow.example", "Jo New", "referrer", PASSWORD
+    )
+    db = _db(site["app"])
+    before = db.partner_users.count_documents({})
+    invitee = browser(site["app"], None)
+    refused = invitee.post(f"{BASE}{path}", data={**_accept(), "csrf_token": _token(invitee)})
+    assert refused.status_code == 409
+    assert "already have an account" in _html(refused)
+    assert db.partner_users.count_documents({}) == before
+    # The claim and the user are one transaction: the failed user left the link unused.
+    assert db.partner_invitations.find_one()["used_at"] is None
+
+
 def _token(client) -> str:
     return token(_html(client.get(f"{BASE}/sign-in")))
 

@@ -202,3 +202,18 @@ def test_a_cases_coordinator_hears_of_its_withdrawal_and_nobody_else():
     assert rules.withdrawal_messages(closed, REFERRAL, staff, LINKS) == []  # nobody had it
     worked = {**closed, "outcomes": ["needs_met"]}
     assert rules.withdrawal_messages(worked, theirs, staff, LINKS) == []
+
+
+def test_a_case_closed_for_a_withdrawal_is_not_news_to_the_referrer_who_withdrew_it():
+    # Intake keeps showing "withdrawn": a "closed" email or webhook would contradict it.
+    closed = {
+        "at": "2026-11-03T10:00:00+00:00",
+        "case_id": "c-1",
+        "referral_id": "r-1",
+        "outcomes": ["withdrawn"],
+        "outcome_for_referrer": "Withdrawn at your request.",
+    }
+    assert rules.referrer_messages("CaseClosed", closed, REFERRAL, PARTNER, [ENDPOINT], LINKS) == []
+    needs_met = {**closed, "outcomes": ["needs_met"]}
+    got = rules.referrer_messages("CaseClosed", needs_met, REFERRAL, PARTNER, [ENDPOINT], LINKS)
+    assert [i.channel for i in got] == ["email", "webhook"]
