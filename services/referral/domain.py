@@ -19,6 +19,7 @@ INITIAL_STATUS = "received"
 WITHDRAWN = "withdrawn"
 # A referral can be withdrawn until casework has finished with it.
 WITHDRAWABLE = {"received", "accepted", "allocated"}
+FINISHED_BY_CASEWORK = {"declined", "closed"}
 
 
 def _digest(*parts: str) -> str:

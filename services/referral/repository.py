@@ -11,7 +11,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from backbone import outbox
-from services.referral.domain import WITHDRAWN, Withdrawal
+from services.referral.domain import FINISHED_BY_CASEWORK, WITHDRAWN, Withdrawal
 
 # Bookkeeping no answer needs; the response schemas decide what a partner sees.
 INTERNAL_FIELDS = {
@@ -95,16 +95,24 @@ class Referrals:
 
         A withdrawn referral stays withdrawn: a case event from before the withdrawal,
         delivered after it, joins its history in time order; what casework does after it
-        (closing the case as withdrawn) follows from it and tells the referrer nothing."""
+        (closing the case as withdrawn) follows from it and tells the referrer nothing. But
+        a case declined or closed before the withdrawal (the two crossed) was finished
+        already: casework does not honour the withdrawal, and the referral takes the
+        case's status, the withdrawal staying in its history as asked too late."""
         result = self.collection.update_one(
             {"_id": referral_id, "status": {"$ne": WITHDRAWN}},
             {"$set": {"status": change["status"]}, "$push": {"status_history": change}},
             session=session,
         )
         if result.matched_count == 0:
+            in_order = {
+                "$push": {"status_history": {"$each": [change], "$sort": {"at": ASCENDING}}}
+            }
+            if change["status"] in FINISHED_BY_CASEWORK:
+                in_order["$set"] = {"status": change["status"]}
             self.collection.update_one(
                 {"_id": referral_id, "status": WITHDRAWN, "withdrawn_at": {"$gt": change["at"]}},
-                {"$push": {"status_history": {"$each": [change], "$sort": {"at": ASCENDING}}}},
+                in_order,
                 session=session,
             )
 

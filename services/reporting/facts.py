@@ -242,10 +242,19 @@ def _status(fact: Fact) -> str:
     return fact["status"]
 
 
+def _counts_as_withdrawn(fact: Fact) -> bool:
+    """Whether the referral counts as withdrawn: its case closed for the withdrawal, or
+    not heard of as finished yet. A case declined or closed before the withdrawal (the two
+    crossed) counts as declined or closed only: casework did not honour the withdrawal."""
+    if not fact.get("withdrawn_reason"):
+        return False
+    return fact["status"] in OPEN_STATUSES or "withdrawn" in fact.get("outcomes", [])
+
+
 def _month_counts(fact: Fact) -> Counter:
     status = _status(fact)
     counts = Counter({"referrals": 1, f"status.{status}": 1})
-    if fact.get("withdrawn_reason"):
+    if _counts_as_withdrawn(fact):
         counts["withdrawn"] = 1
         counts[f"withdrawn_reasons.{fact['withdrawn_reason']}"] = 1
     if fact["children"] > 0:

@@ -206,6 +206,28 @@ def test_once_withdrawn_the_case_closed_for_it_leaves_the_referral_withdrawn(
     ]
 
 
+@pytest.mark.parametrize(
+    ("event", "data", "status"),
+    [
+        ("CaseClosed", {"outcomes": ["needs_met"], "outcome_for_referrer": "Supported."}, "closed"),
+        ("CaseDeclined", {"reason_for_referrer": "Outside our area."}, "declined"),
+    ],
+)
+def test_a_case_finished_before_a_withdrawal_it_crossed_gives_the_referral_its_status(
+    client, auth, referral_db, event, data, status
+):
+    referral_id = refer(client, auth)
+    finished_at = now()  # casework finished the case just before the withdrawal ...
+    assert withdraw(client, auth, referral_id, MISTAKE).status_code == 200
+    # ... and intake hears of it after: casework did not honour the withdrawal.
+    follow(referral_db, event, case_event(referral_id, finished_at, **data))
+
+    answer = client.get(f"/v1/referrals/{referral_id}", headers=auth).get_json()
+    assert answer["status"] == status
+    history = [change["status"] for change in answer["status_history"]]
+    assert history == ["received", status, "withdrawn"]
+
+
 def test_the_openapi_document_describes_withdrawing(client):
     document = client.get("/openapi.json").get_json()
     post = document["paths"]["/v1/referrals/{referral_id}/withdrawal"]["post"]

@@ -80,6 +80,17 @@ def test_a_withdrawal_says_why_and_by_whom():
     assert withdrawn["by"] == "Routes out of Prison Glasgow's own system"
 
 
+def test_a_withdrawal_that_crossed_a_closing_says_it_came_after():
+    history = [
+        {"status": "received", "at": at(9)},
+        {"status": "closed", "at": at(10), "outcome": "Supported; needs met."},
+        {"status": "withdrawn", "at": at(11), "reason": "family_changed_mind"},
+    ]
+    [asked, closed, _] = timeline(history)
+    assert asked["title"] == "Withdrawal asked for after the referral was closed"
+    assert (closed["title"], closed["words"]) == ("Closed", "Supported; needs met.")
+
+
 def test_one_page_needs_no_pagination():
     assert pagination(1, 1, str) is None
     assert pagination(1, 0, str) is None

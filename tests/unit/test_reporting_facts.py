@@ -202,3 +202,29 @@ def test_a_withdrawal_counts_the_same_in_any_order_and_once():
     _, in_order = replay(history)
     assert replay([history[2], history[3], history[0], history[1]])[1] == in_order
     assert replay([event for event in history for _ in range(2)])[1] == in_order
+
+
+def test_a_withdrawal_that_crossed_a_closing_counts_as_the_closing_only():
+    # Casework closed the case (needs met) just before intake took the withdrawal: it did
+    # not honour it, so the referral is closed, not withdrawn too.
+    history = [
+        referral_received("r1"),
+        case_event("CaseAllocated", "r1", date(2008, 10, 7), coordinator_id="c1", reassigned=False),
+        case_event(
+            "CaseClosed",
+            "r1",
+            date(2008, 10, 8),
+            outcomes=["needs_met"],
+            outcome_for_referrer="Supported; needs met.",
+        ),
+        referral_withdrawn("r1", date(2008, 10, 8), reason="family_changed_mind"),
+    ]
+    cell = "m|2008-10|GLASGOW|GLASGOW_CITY"
+    for events in (history, [history[3], *history[:3]]):
+        _, cells = replay(events)
+        assert cells[f"{cell}/status.closed"] == 1
+        assert cells[f"{cell}/closing_outcomes.needs_met"] == 1
+        assert not any("withdrawn" in key for key in cells)
+    # Heard of before the closing, the withdrawal counts until the closing arrives.
+    _, before_closing = replay([*history[:2], history[3]])
+    assert before_closing[f"{cell}/withdrawn"] == 1

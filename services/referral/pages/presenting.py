@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 
 from backbone.clock import instant
 from backbone.events import vocabulary as v
+from services.referral.domain import FINISHED_BY_CASEWORK
 
 # GOV.UK Frontend's tag is blue unless given a colour.
 STATUS_TAG_CLASSES = {
@@ -30,7 +31,6 @@ TIMELINE_TITLES = {
     "closed": "Closed",
     "withdrawn": "Withdrawn",
 }
-FINISHED = {"declined", "closed"}
 
 
 def status_tag(status: str) -> dict[str, str]:
@@ -55,7 +55,9 @@ def timeline(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for change in history:
         status = change["status"]
         title = TIMELINE_TITLES.get(status, status.capitalize())
-        if before in FINISHED and status not in FINISHED | {"withdrawn"}:
+        if before in FINISHED_BY_CASEWORK and status == "withdrawn":
+            title = f"Withdrawal asked for after the referral was {before}"
+        elif before in FINISHED_BY_CASEWORK and status not in FINISHED_BY_CASEWORK:
             title = "Reopened" if status == "accepted" else f"Reopened and {title.lower()}"
         entries.append(
             {
