@@ -31,6 +31,7 @@ from backbone import kafka, logs, metrics, outbox, tracing
 from backbone.clock import now
 from backbone.events.catalogue import event_type
 from backbone.events.envelope import CONTENT_TYPE, encode
+from backbone.relay_lease import RelayLease
 from backbone.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,8 @@ class OutboxRelay:
         self.settings = settings
         self.topics = topics
         self.state = collections[0].database[STATE]
+        self.lease = RelayLease(self.state, settings.relay_lease_seconds)
+        self._holding = False
         self.producer: KafkaProducer | None = None
         self._admin: KafkaAdminClient | None = None
         self._topic_ids: dict[str, str] = {}
@@ -94,6 +97,10 @@ class OutboxRelay:
         try:
             while not stop.is_set():
                 try:
+                    if not self._hold_lease():
+                        metrics.loop_done()  # standing by is this task's work for now
+                        stop.wait(self.settings.relay_lease_seconds / 5)
+                        continue
                     if time.monotonic() >= next_check:
                         self.check_broker()
                         next_check = time.monotonic() + self.settings.broker_check_seconds
@@ -120,6 +127,17 @@ class OutboxRelay:
                     stop.wait(self.settings.outbox_poll_seconds)
         finally:
             self.close()
+            self.lease.release()
+
+    def _hold_lease(self) -> bool:
+        """Whether this relay may publish now; says so in the log when that changes."""
+        holding = self.lease.hold()
+        if holding and not self._holding:
+            log.info("outbox relay publishing: it holds the lease")
+        elif self._holding and not holding:
+            log.info("outbox relay standing by: another relay holds the lease")
+        self._holding = holding
+        return holding
 
     def close(self) -> None:
         if self.producer is not None:

@@ -141,6 +141,9 @@ class Settings:
     # between attempts when the broker fails.
     broker_check_seconds: float = 5.0
     relay_backoff_max_seconds: float = 10.0
+    # Of a service's relays (one per worker) one publishes at a time: a worker killed
+    # outright is replaced by another's relay this long after (backbone.relay_lease).
+    relay_lease_seconds: float = 5.0
     # A service counts only events made at least this long ago into what it says it has
     # published (backbone.log_counts): a write gets its event id before it commits, so one
     # still in flight could otherwise appear below a count already said.
@@ -265,6 +268,7 @@ class Settings:
             outbox_poll_seconds=_env_float("OUTBOX_POLL_SECONDS", cls.outbox_poll_seconds),
             outbox_batch_size=_env_int("OUTBOX_BATCH_SIZE", cls.outbox_batch_size),
             broker_check_seconds=_env_float("BROKER_CHECK_SECONDS", cls.broker_check_seconds),
+            relay_lease_seconds=_env_float("RELAY_LEASE_SECONDS", cls.relay_lease_seconds),
             relay_backoff_max_seconds=_env_float(
                 "RELAY_BACKOFF_MAX_SECONDS", cls.relay_backoff_max_seconds
             ),
