@@ -270,6 +270,13 @@ def work() -> Board:
         ("max by (team) (familyties_referrals_received_this_month)", "{{team}}"),
     )
     board.add(
+        bargauge.Panel()
+        .title("Referrals withdrawn this month, by referring team")
+        .description("Withdrawn by their referrers this calendar month (intake's count).")
+        .reduce_options(ReduceDataOptions().calcs(["lastNotNull"])),
+        ("max by (team) (familyties_referrals_withdrawn_this_month)", "{{team}}"),
+    )
+    board.add(
         figure("Cases waiting for a coordinator", "Open cases not yet allocated."),
         ("max(familyties_cases_waiting_for_coordinator)", "waiting"),
     )

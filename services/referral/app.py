@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         [referrals.collection, partners.collection],
         ("partnerKey", "Partner API key"),
         key_for_every_operation=True,
-        collectors=[referrals_this_month(referrals)],
+        collectors=referrals_this_month(referrals),
     )
     app.extensions["intake"] = Intake(referrals)
     app.extensions["partners"] = partners

@@ -8,11 +8,21 @@ from backbone.metrics import DatabaseGauge
 from services.referral.repository import Referrals
 
 
-def referrals_this_month(referrals: Referrals) -> DatabaseGauge:
-    return DatabaseGauge(
-        "familyties_referrals_received_this_month",
-        "Referrals received since the start of this UK calendar month, by referring team.",
-        lambda: referrals.received_by_team(start_of_month(now())),
-        label="team",
-        values=REFERRING_TEAMS,
-    )
+def referrals_this_month(referrals: Referrals) -> list[DatabaseGauge]:
+    """Referrals received, and withdrawn, since the start of this UK calendar month."""
+    return [
+        DatabaseGauge(
+            "familyties_referrals_received_this_month",
+            "Referrals received since the start of this UK calendar month, by referring team.",
+            lambda: referrals.received_by_team(start_of_month(now())),
+            label="team",
+            values=REFERRING_TEAMS,
+        ),
+        DatabaseGauge(
+            "familyties_referrals_withdrawn_this_month",
+            "Referrals withdrawn since the start of this UK calendar month, by referring team.",
+            lambda: referrals.withdrawn_by_team(start_of_month(now())),
+            label="team",
+            values=REFERRING_TEAMS,
+        ),
+    ]

@@ -42,6 +42,7 @@ class Referrals:
         c.create_index([("partner_id", ASCENDING), ("referred_on", DESCENDING)])
         c.create_index("match_keys")
         c.create_index("received_at")  # the referrals of this month, read at every scrape
+        c.create_index("withdrawn_at", sparse=True)  # and those withdrawn this month
         c.create_index(
             [("partner_id", ASCENDING), ("idempotency_key", ASCENDING)],
             name="idempotency_key",
@@ -118,9 +119,17 @@ class Referrals:
 
     def received_by_team(self, since: datetime) -> dict[str, int]:
         """How many referrals each referring team made were received from `since` on."""
+        return self._by_team({"received_at": {"$gte": since}})
+
+    def withdrawn_by_team(self, since: datetime) -> dict[str, int]:
+        """How many referrals each referring team made were withdrawn from `since` on (one
+        whose case had finished first, so that it came too late, is not withdrawn)."""
+        return self._by_team({"withdrawn_at": {"$gte": since}, "status": WITHDRAWN})
+
+    def _by_team(self, query: dict[str, Any]) -> dict[str, int]:
         rows = self.collection.aggregate(
             [
-                {"$match": {"received_at": {"$gte": since}}},
+                {"$match": query},
                 {"$group": {"_id": "$referral.referrer.team", "referrals": {"$sum": 1}}},
             ]
         )

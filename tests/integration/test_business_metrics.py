@@ -46,6 +46,29 @@ def test_referrals_received_this_month_by_referring_team(client, auth, referral_
     assert text.count("familyties_referrals_received_this_month{") == 5  # every team, always
 
 
+def test_referrals_withdrawn_this_month_by_referring_team(client, auth, referral_db):
+    def withdrawn(team: str) -> float:
+        text = client.get("/metrics").get_data(as_text=True)
+        return metric(text, "familyties_referrals_withdrawn_this_month", team=team)
+
+    ids = []
+    for n, team in enumerate(["GLASGOW", "GLASGOW", "LANARKSHIRE"], start=1):
+        response = client.post("/v1/referrals", json=referral(n, referrer__team=team), headers=auth)
+        ids.append(response.get_json()["id"])
+    assert withdrawn("GLASGOW") == 0
+    for referral_id in ids:
+        answer = client.post(
+            f"/v1/referrals/{referral_id}/withdrawal",
+            json={"reason": "family_changed_mind"},
+            headers=auth,
+        )
+        assert answer.status_code == 200
+    # One withdrawn last month does not count.
+    last_month = start_of_month(now()) - timedelta(milliseconds=1)
+    referral_db.referrals.update_one({"_id": ids[2]}, {"$set": {"withdrawn_at": last_month}})
+    assert [withdrawn(t) for t in ("GLASGOW", "LANARKSHIRE", "OTHER")] == [2, 0, 0]
+
+
 def test_cases_waiting_for_a_coordinator_and_for_a_first_contact_too_long(casework_app):
     casework = casework_app.extensions["casework"]
     client = casework_app.test_client()
