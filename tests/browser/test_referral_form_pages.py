@@ -111,10 +111,17 @@ def test_a_referrer_refers_a_family_through_mistakes_and_a_change(site, page):
     assert page.locator("h1").inner_text() == "Your drafts"
     assert page.locator("tbody tr").count() == 1
     check("your drafts", screenshot=True)
+    # Deleting it asks first.
+    page.click("tbody a:has-text('Delete')")
+    assert "Are you sure you want to delete" in page.locator("h1").inner_text()
+    check("delete a draft")
+    page.click("button:has-text('Delete the draft')")
+    assert "You have no drafts." in page.locator("main").inner_text()
+    check("your drafts, one deleted")
 
     record = site["app"].extensions["intake"].referrals.collection.find_one({"_id": reference})
     assert record["referral"]["urgency"] == "urgent"
     assert record["referral"]["family_member"]["name"] == "Jordan Example"
     assert [event["type"] for event in record["outbox"]] == ["ReferralReceived"]
     assert {name: problems for name, problems in checked.items() if problems} == {}
-    assert len(checked) == 16
+    assert len(checked) == 18

@@ -302,6 +302,7 @@ def test_a_draft_is_only_its_owners(site):
         assert them.client.get(f"{BASE}/drafts/{draft_id}/check-answers").status_code == 404
         assert them.answer(draft_id, "needs").status_code == 404
         assert them.post(f"/drafts/{draft_id}/check-answers").status_code == 404
+        assert them.client.get(f"{BASE}/drafts/{draft_id}/delete").status_code == 404
         assert them.post(f"/drafts/{draft_id}/delete").status_code == 404
     assert stored(site["db"]) == (0, 0)
     referral_id = morgan.send(draft_id)
@@ -345,8 +346,16 @@ def test_a_visitor_not_signed_in_is_sent_to_sign_in_and_a_user_may_delete_their_
     morgan = Referrer(site["app"], REFERRER[0])
     draft_id = morgan.start()
     morgan.answer(draft_id, "consent")
+    # The drafts page links to a page that asks first; that page deletes nothing.
+    listed = morgan.client.get(f"{BASE}/drafts").get_data(as_text=True)
+    assert f'href="/drafts/{draft_id}/delete"' in listed
+    asked = morgan.client.get(f"{BASE}/drafts/{draft_id}/delete").get_data(as_text=True)
+    assert "Are you sure you want to delete the draft referral of" in asked
+    assert site["app"].extensions["drafts"].collection.count_documents({}) == 1
     assert morgan.post(f"/drafts/{draft_id}/delete").headers["Location"] == "/drafts"
     assert site["app"].extensions["drafts"].collection.count_documents({}) == 0
+    after = morgan.client.get(f"{BASE}/drafts").get_data(as_text=True)
+    assert "The draft is deleted." in after and "You have no drafts." in after
     assert morgan.client.get(f"{BASE}/drafts/{draft_id}/about-you").status_code == 404
 
 

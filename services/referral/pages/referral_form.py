@@ -10,7 +10,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, g, redirect, render_template, request, url_for
+from flask import (
+    current_app,
+    flash,
+    g,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from backbone.clock import UK
@@ -71,7 +80,9 @@ def drafts() -> ResponseReturnValue:
         }
         for draft in _drafts().mine(g.caller)
     ]
-    return render_template("form_drafts.html", errors={}, found=found)
+    return render_template(
+        "form_drafts.html", errors={}, found=found, notices=get_flashed_messages()
+    )
 
 
 @pages.post("/drafts")
@@ -80,9 +91,15 @@ def new_draft() -> ResponseReturnValue:
     return redirect(url_for("pages.question", draft_id=draft["_id"], slug=form.PAGES[0].slug))
 
 
-@pages.post("/drafts/<draft_id>/delete")
+@pages.route("/drafts/<draft_id>/delete", methods=["GET", "POST"])
 def delete_draft(draft_id: str) -> ResponseReturnValue:
+    """Asks first: a draft deleted is the family's answers gone for good."""
+    if request.method != "POST":
+        draft = _drafts().get(g.caller, draft_id)
+        family_member = (draft["answers"].get("family_member") or {}).get("name")
+        return render_template("form_delete.html", errors={}, family_member=family_member)
     _drafts().delete(g.caller, draft_id)
+    flash("The draft is deleted.")
     return redirect(url_for("pages.drafts"))
 
 
