@@ -9,6 +9,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from backbone.clock import today
+from services.referral import form_questions as questions
 from services.referral import referral_form as form
 from tests.browser.referral_form_steps import ANSWERS, PAGE_ORDER
 
@@ -30,21 +31,21 @@ def answered(*slugs: str, answers: dict | None = None) -> dict:
     """The draft's answers after `slugs` were answered with ANSWERS."""
     answers = answers or {}
     for slug in slugs:
-        checked = form.check_page(form.BY_SLUG[slug], answers, posted(ANSWERS[slug]), USER)
+        checked = form.check_page(questions.BY_SLUG[slug], answers, posted(ANSWERS[slug]), USER)
         assert checked.errors == {}, slug
         answers = checked.answers
     return answers
 
 
 def errors_of(slug: str, fields: dict, answers: dict | None = None) -> dict[str, str]:
-    checked = form.check_page(form.BY_SLUG[slug], answers or {}, posted(fields), USER)
+    checked = form.check_page(questions.BY_SLUG[slug], answers or {}, posted(fields), USER)
     assert checked.answers is None
     return checked.errors
 
 
 def test_every_page_answered_makes_the_referral_the_api_takes():
     answers = answered(*PAGE_ORDER)
-    assert [page.slug for page in form.PAGES] == PAGE_ORDER
+    assert [page.slug for page in questions.PAGES] == PAGE_ORDER
     assert answers["consent"] == {
         "referral": True,
         "share_with_agencies": False,
@@ -103,7 +104,7 @@ def test_a_date_that_is_not_a_real_date_is_named_on_its_day_box(day, month, year
     fields |= {"consent_date-month": month, "consent_date-year": year}
     errors = errors_of("consent", fields)
     assert errors == {"consent_date": "The date they agreed must be a real date, like 27 3 2026"}
-    assert form.error_summary(form.BY_SLUG["consent"], errors) == {
+    assert form.error_summary(questions.BY_SLUG["consent"], errors) == {
         "consent_date-day": "The date they agreed must be a real date, like 27 3 2026"
     }
 
@@ -122,7 +123,7 @@ def test_the_schemas_own_date_rules_apply():
 def test_an_optional_date_left_blank_is_left_out():
     fields = {**ANSWERS["family-member"], "date_of_birth-day": ""}
     fields |= {"date_of_birth-month": "", "date_of_birth-year": ""}
-    answers = form.check_page(form.BY_SLUG["family-member"], {}, posted(fields), USER).answers
+    answers = form.check_page(questions.BY_SLUG["family-member"], {}, posted(fields), USER).answers
     assert "date_of_birth" not in answers["family_member"]
 
 
@@ -139,7 +140,7 @@ def test_a_way_to_reach_them_by_their_preferred_method_is_asked_on_its_own_box(m
 def test_do_not_contact_needs_no_contact_details():
     fields = {"contact_method": "do_not_contact", "safe_contact_notes": "Reach her through me."}
     checked = form.check_page(
-        form.BY_SLUG["contact"], answered("family-member"), posted(fields), USER
+        questions.BY_SLUG["contact"], answered("family-member"), posted(fields), USER
     )
     assert checked.errors == {}
     assert checked.answers["family_member"]["preferred_contact_method"] == "do_not_contact"
@@ -153,7 +154,7 @@ def test_the_family_member_asked_over_two_pages_is_judged_whole():
     assert contact_first["family_member"] == answered("family-member", "contact")["family_member"]
     by_email = {**ANSWERS["contact"], "contact_method": "email", "phone": ""}
     by_email["email"] = "jordan@example.org"
-    checked = form.check_page(form.BY_SLUG["contact"], contact_first, posted(by_email), USER)
+    checked = form.check_page(questions.BY_SLUG["contact"], contact_first, posted(by_email), USER)
     assert checked.answers["family_member"]["contact"] == {
         "email": "jordan@example.org",
         "postcode": "G2 1AA",
@@ -176,7 +177,7 @@ def test_childrens_ages_and_numbers():
         "care_arrangement": "Say who the children are living with."
     }
     none = {"children_number": "0", "child_protection": "no"}
-    answers = form.check_page(form.BY_SLUG["children"], {}, posted(none), USER).answers
+    answers = form.check_page(questions.BY_SLUG["children"], {}, posted(none), USER).answers
     assert answers["children"] == {"number": 0, "child_protection_involvement": False}
 
 
@@ -193,7 +194,7 @@ def test_a_choice_not_offered_is_refused_in_the_fields_words():
 
 
 def test_a_schema_message_about_no_field_of_any_page_goes_on_the_pages_first_field():
-    page = form.BY_SLUG["about-you"]
+    page = questions.BY_SLUG["about-you"]
     placed = list(form._placed(page, {"referrer": {"phone": ["Give a telephone number."]}}))
     assert [(f.name, message) for f, message in placed] == [("team", "Give a telephone number.")]
 
@@ -208,7 +209,7 @@ def test_marshmallow_messages_flatten_to_paths():
 
 @pytest.mark.parametrize("slug", PAGE_ORDER)
 def test_what_a_page_shows_for_the_draft_posts_back_as_the_same_answers(slug):
-    page = form.BY_SLUG[slug]
+    page = questions.BY_SLUG[slug]
     answers = answered(*PAGE_ORDER)
     fields: dict = {}
     for name, value in form.form_values(page, answers).items():
@@ -233,7 +234,7 @@ def test_check_your_answers_names_the_page_and_field_of_an_answer_gone_stale():
 
 def test_answers_are_shown_in_words():
     answers = answered(*PAGE_ORDER)
-    by_name = {f.name: f for page in form.PAGES for f in page.fields}
+    by_name = {f.name: f for page in questions.PAGES for f in page.fields}
     assert form.shown(by_name["date_of_birth"], answers) == "12 April 1986"
     assert form.shown(by_name["establishment"], answers) == "HMP Barlinnie"
     assert form.shown(by_name["child_protection"], answers) == "No"

@@ -24,6 +24,7 @@ from flask.typing import ResponseReturnValue
 
 from backbone.clock import UK
 from backbone.errors import NotFound
+from services.referral import form_questions as questions
 from services.referral import referral_form as form
 from services.referral.drafts import Drafts
 from services.referral.operations import IdempotencyKeyReused, Intake
@@ -44,8 +45,8 @@ def _intake() -> Intake:
     return current_app.extensions["intake"]
 
 
-def _page(slug: str) -> form.Page:
-    page = form.BY_SLUG.get(slug)
+def _page(slug: str) -> questions.Page:
+    page = questions.BY_SLUG.get(slug)
     if page is None:
         raise NotFound("No such question.")
     return page
@@ -63,7 +64,7 @@ def _sent(draft: dict[str, Any]) -> ResponseReturnValue:
 def start_referral() -> ResponseReturnValue:
     """The start page: what the form asks, consent first."""
     drafts = _drafts().mine(g.caller)
-    return render_template("form_start.html", errors={}, drafts=drafts, pages=form.PAGES)
+    return render_template("form_start.html", errors={}, drafts=drafts, pages=questions.PAGES)
 
 
 @pages.get("/drafts")
@@ -88,7 +89,7 @@ def drafts() -> ResponseReturnValue:
 @pages.post("/drafts")
 def new_draft() -> ResponseReturnValue:
     draft = _drafts().start(g.caller)
-    return redirect(url_for("pages.question", draft_id=draft["_id"], slug=form.PAGES[0].slug))
+    return redirect(url_for("pages.question", draft_id=draft["_id"], slug=questions.PAGES[0].slug))
 
 
 @pages.route("/drafts/<draft_id>/delete", methods=["GET", "POST"])
@@ -130,16 +131,18 @@ def question(draft_id: str, slug: str) -> ResponseReturnValue:
 
 def _question_page(
     draft: dict[str, Any],
-    page: form.Page,
+    page: questions.Page,
     values: dict[str, Any],
     errors: dict[str, str],
     changing: bool,
 ) -> str:
-    index = form.PAGES.index(page)
+    index = questions.PAGES.index(page)
     if changing:
         back = url_for("pages.check_answers", draft_id=draft["_id"])
     elif index:
-        back = url_for("pages.question", draft_id=draft["_id"], slug=form.PAGES[index - 1].slug)
+        back = url_for(
+            "pages.question", draft_id=draft["_id"], slug=questions.PAGES[index - 1].slug
+        )
     else:
         back = url_for("pages.drafts")
     return render_template(
@@ -150,7 +153,7 @@ def _question_page(
         values=values,
         items={f.name: _items(f, values[f.name]) for f in page.fields if f.choices},
         number=index + 1,
-        of=len(form.PAGES),
+        of=len(questions.PAGES),
         back=back,
         action=url_for(
             "pages.question",
@@ -161,7 +164,7 @@ def _question_page(
     )
 
 
-def _items(field: form.Field, value: str | list[str]) -> list[dict[str, Any]]:
+def _items(field: questions.Field, value: str | list[str]) -> list[dict[str, Any]]:
     """A group's choices as GOV.UK Frontend's radios, checkboxes and select take them."""
     chosen = value if isinstance(value, list) else [value]
     mark = "selected" if field.kind == "select" else "checked"
@@ -216,7 +219,7 @@ def _check_answers_page(
                 for f in page.fields
             ],
         }
-        for page in form.PAGES
+        for page in questions.PAGES
     ]
     errors = {"check-answers": refusal} if refusal else {}
     for problem in problems:
