@@ -41,8 +41,10 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _add_pages(app: Flask, settings: Settings, staff: Staff) -> None:
     """The coordinators' web pages, behind signing in (backbone.sign_in): sessions in
-    secure cookies, CSRF tokens on every form. The JSON API authenticates by key, not
-    cookie, so needs no CSRF token."""
+    secure cookies, CSRF tokens on every form, and an authenticator app's code after the
+    password for everyone, always (staff read every family's details): someone without
+    one sets it up before any page. The JSON API authenticates by key, not cookie, so
+    needs neither a CSRF token nor a second factor."""
     add_govuk_pages(app, pages, "@ministryofjustice/frontend/moj/assets")
     serve_node_package(app, "/static/moj", "@ministryofjustice/frontend/moj")
     app.register_blueprint(pages)
@@ -54,4 +56,6 @@ def _add_pages(app: Flask, settings: Settings, staff: Staff) -> None:
         cookie_name="familyties_casework",
         home="pages.my_cases",
         csrf_exempt=[blp],
+        second_factors=staff.second_factors,
+        second_factor_required=lambda account: True,
     )
