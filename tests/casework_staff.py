@@ -9,7 +9,6 @@ next step only if this one and the next are used already."""
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ import pyotp
 from playwright.sync_api import Page
 
 from services.casework.staff import Staff
+from tests.integration.partner_site import post_form
 
 PASSWORD = "correct horse battery"
 BASE = "https://casework.example"
@@ -59,17 +59,6 @@ def app_of(staff: Staff, username: str) -> AuthenticatorApp:
     return APPS[staff.collection.find_one({"username": username})["_id"]]
 
 
-def token(html: str) -> str:
-    """The CSRF token of a page's form."""
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def post_form(client, path: str, data: dict, base: str = BASE):
-    """POST `data` to `path` with the token of the form at `path`, as a browser does."""
-    page = client.get(f"{base}{path}").get_data(as_text=True)
-    return client.post(f"{base}{path}", data={**data, "csrf_token": token(page)})
-
-
 def new_client(app, base: str = BASE):
     """A test client sending what a browser sends over HTTPS: cookies and a same-origin
     Referer."""
@@ -80,10 +69,11 @@ def new_client(app, base: str = BASE):
 
 def sign_in(client, staff: Staff, username: str, base: str = BASE) -> None:
     """Sign `client` in as `username`: the password, then the app's code."""
-    response = post_form(client, "/sign-in", {"username": username, "password": PASSWORD}, base)
+    password = {"username": username, "password": PASSWORD}
+    response = post_form(client, "/sign-in", password, base=base)
     assert response.headers.get("Location", "").endswith("/sign-in/second-factor"), response
-    code = app_of(staff, username).code()
-    response = post_form(client, "/sign-in/second-factor", {"code": code}, base)
+    code = {"code": app_of(staff, username).code()}
+    response = post_form(client, "/sign-in/second-factor", code, base=base)
     assert response.status_code == 302, response.get_data(as_text=True)
 
 

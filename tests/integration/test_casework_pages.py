@@ -11,8 +11,9 @@ from openapi_spec_validator import validate
 
 from backbone.clock import UK
 from backbone.pages import CONTENT_SECURITY_POLICY
-from tests.casework_staff import BASE, new_client, sign_in, staff_member, token
+from tests.casework_staff import BASE, new_client, sign_in, staff_member
 from tests.integration.conftest import error_summary
+from tests.integration.partner_site import token
 from tests.integration.test_casework_api import a_referral, deliver, state
 
 DATE_MESSAGE = "Enter a real date and a time, like 27 3 2026 and 14:30."
