@@ -6,6 +6,7 @@ from flask import Flask
 
 from backbone import mongo
 from backbone.pages import add_govuk_pages
+from backbone.second_factor_pages import add_new_recovery_codes
 from backbone.settings import Settings
 from backbone.sign_in import add_sign_in
 from backbone.web import create_service_app, register_api, serve_node_package, start
@@ -43,8 +44,9 @@ def _add_pages(app: Flask, settings: Settings, staff: Staff) -> None:
     """The coordinators' web pages, behind signing in (backbone.sign_in): sessions in
     secure cookies, CSRF tokens on every form, and an authenticator app's code after the
     password for everyone, always (staff read every family's details): someone without
-    one sets it up before any page. The JSON API authenticates by key, not cookie, so
-    needs neither a CSRF token nor a second factor."""
+    one sets it up before any page, and may make new recovery codes. The JSON API
+    authenticates by key, not cookie, so needs neither a CSRF token nor a second
+    factor."""
     add_govuk_pages(app, pages, "@ministryofjustice/frontend/moj/assets")
     serve_node_package(app, "/static/moj", "@ministryofjustice/frontend/moj")
     app.register_blueprint(pages)
@@ -59,3 +61,4 @@ def _add_pages(app: Flask, settings: Settings, staff: Staff) -> None:
         second_factors=staff.second_factors,
         second_factor_required=lambda account: True,
     )
+    add_new_recovery_codes(app, pages, staff, staff.second_factors, back="pages.my_cases")

@@ -6,6 +6,7 @@ command for a lost phone, and API keys, which need no second factor."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pyotp
@@ -103,6 +104,26 @@ def test_an_unused_recovery_code_signs_in_once(casework_app, staff):
     _password(again)
     assert _code(again, recovery).status_code == 401  # used
     assert not _signed_in(again)
+
+
+def test_new_recovery_codes_take_the_apps_code_and_replace_the_old_ones(casework_app, staff):
+    casey = staff_member(staff, "casey", "Casey Coordinator", "coordinator")
+    old = APPS[casey["_id"]].recovery_codes
+    client = new_client(casework_app)
+    sign_in(client, staff, "casey")
+    assert "Make new recovery codes" in _html(client.get(f"{BASE}/cases"))
+    page = client.get(f"{BASE}/account/recovery-codes")
+    assert page.status_code == 200 and "You have 10 unused recovery codes" in _html(page)
+
+    path = "/account/recovery-codes"
+    refused = post_form(client, path, {"code": old[0]}, base=BASE)  # only the phone will do
+    assert refused.status_code == 400
+    made = post_form(client, path, {"code": app_of(staff, "casey").code()}, base=BASE)
+    assert made.status_code == 200 and made.headers["Cache-Control"] == "no-store"
+    new = re.findall(r"<li><code>([a-z2-9-]+)</code></li>", _html(made))
+    assert len(new) == 10 and not set(new) & set(old)
+    assert not staff.second_factors.use_code(casey["_id"], old[1])
+    assert staff.second_factors.use_code(casey["_id"], new[1])
 
 
 def test_wrong_codes_count_with_wrong_passwords_until_the_account_is_locked(casework_app, staff):

@@ -13,6 +13,7 @@ import pytest
 
 from backbone.accounts import MAX_FAILURES
 from backbone.clock import now
+from backbone.second_factor_pages import ENTER_APP_CODE
 from backbone.sign_in import ENTER_CODE, LOCKED_OUT, LOCKED_OUT_CODES, WRONG_CODE
 from services.referral.app import create_app
 from services.referral.invitations import (
@@ -28,7 +29,7 @@ from services.referral.invitations import (
     PASSWORDS_DIFFER,
     SHORT_PASSWORD,
 )
-from services.referral.pages.account import CHOOSE_REQUIRED, ENTER_APP_CODE
+from services.referral.pages.account import CHOOSE_REQUIRED
 from tests.integration.conftest import error_summary
 from tests.integration.partner_site import (
     BASE,
