@@ -29,9 +29,8 @@ def checked_app_code(
     `form_again(status, errors)`, the form saying what is wrong."""
     typed = request.form.get("code", "")
     if not is_app_code(typed):
-        return form_again(
-            400, {"code": ENTER_APP_CODE if not normalised(typed) else WRONG_APP_CODE}
-        )
+        message = ENTER_APP_CODE if not normalised(typed) else WRONG_APP_CODE
+        return form_again(400, {"code": message})
     try:
         right = checked_code(accounts, factors, g.caller, typed, recovery=False)
     except LockedOut:
@@ -65,11 +64,5 @@ def add_new_recovery_codes(
             "familyties/recovery_codes.html", {}, 200, codes=codes, next=url_for(back)
         )
 
-    add_page(
-        app,
-        pages,
-        "/account/recovery-codes",
-        "new_recovery_codes",
-        new_recovery_codes,
-        ["GET", "POST"],
-    )
+    rule, methods = "/account/recovery-codes", ["GET", "POST"]
+    add_page(app, pages, rule, "new_recovery_codes", new_recovery_codes, methods)
