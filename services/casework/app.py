@@ -6,6 +6,7 @@ from flask import Flask
 
 from backbone import mongo
 from backbone.pages import add_govuk_pages
+from backbone.second_factor_pages import add_new_recovery_codes
 from backbone.settings import Settings
 from backbone.sign_in import add_sign_in
 from backbone.web import create_service_app, register_api, serve_node_package, start
@@ -41,8 +42,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _add_pages(app: Flask, settings: Settings, staff: Staff) -> None:
     """The coordinators' web pages, behind signing in (backbone.sign_in): sessions in
-    secure cookies, CSRF tokens on every form. The JSON API authenticates by key, not
-    cookie, so needs no CSRF token."""
+    secure cookies, CSRF tokens on every form, and an authenticator app's code after the
+    password for everyone, always (staff read every family's details): someone without
+    one sets it up before any page, and may make new recovery codes. The JSON API
+    authenticates by key, not cookie, so needs neither a CSRF token nor a second
+    factor."""
     add_govuk_pages(app, pages, "@ministryofjustice/frontend/moj/assets")
     serve_node_package(app, "/static/moj", "@ministryofjustice/frontend/moj")
     app.register_blueprint(pages)
@@ -54,4 +58,7 @@ def _add_pages(app: Flask, settings: Settings, staff: Staff) -> None:
         cookie_name="familyties_casework",
         home="pages.my_cases",
         csrf_exempt=[blp],
+        second_factors=staff.second_factors,
+        second_factor_required=lambda account: True,
     )
+    add_new_recovery_codes(app, pages, staff, staff.second_factors, back="pages.my_cases")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from backbone import mongo
+from backbone import logs, mongo
 from backbone.key_commands import add_account_commands, email_address
 from backbone.settings import Settings
 from services.casework import SERVICE
@@ -39,3 +39,17 @@ def set_email(username: str, address: str) -> None:
     if account is None:
         raise click.ClickException(f"No active account has the username {username}.")
     click.echo(f"{account['name']} ({account['username']}) now has the email address {address}.")
+
+
+@staff.command("reset-second-factor")
+@click.argument("username")
+def reset_second_factor(username: str) -> None:
+    """Forget someone's authenticator app and recovery codes (a lost phone) and sign them
+    out everywhere: they set up a new app when they next sign in."""
+    logs.configure(SERVICE, Settings.from_env().log_level)  # the reset is logged, by id only
+    if _staff().reset_second_factor(username.lower()) is None:
+        raise click.ClickException(f"No active account has the username {username}.")
+    click.echo(
+        f"{username.lower()} is signed out everywhere, and sets up a new authenticator app "
+        "when they next sign in."
+    )

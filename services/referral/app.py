@@ -6,6 +6,7 @@ from flask import Flask
 
 from backbone import mongo
 from backbone.pages import add_govuk_pages
+from backbone.second_factor_pages import add_new_recovery_codes
 from backbone.settings import Settings
 from backbone.sign_in import add_sign_in
 from backbone.web import create_service_app, register_api, start
@@ -72,3 +73,4 @@ def _add_pages(app: Flask, settings: Settings, users: PartnerUsers) -> None:
         second_factors=users.second_factors,
         second_factor_required=lambda user: bool(user["partner"].get("second_factor_required")),
     )
+    add_new_recovery_codes(app, pages, users, users.second_factors, back="pages.account")

@@ -1,11 +1,14 @@
-"""A coordinator's day in Debian's Chromium (Playwright): sign in, find the new case,
-record a contact, signpost the family to a service found in the directory search, close
-the case. Every page is checked with axe-core; the case page is kept as a screenshot."""
+"""A coordinator's day in Debian's Chromium (Playwright): sign in for the first time,
+setting up an authenticator app, find the new case, record a contact, signpost the
+family to a service found in the directory search, close the case. Every page is checked
+with axe-core; the case page is kept as a screenshot."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
+import pyotp
 import pytest
 
 from backbone.clock import UK
@@ -15,6 +18,7 @@ from tests.browser.chromium import (
     accessibility_problems,
     served,
 )
+from tests.casework_staff import PASSWORD, app_of, staff_member
 from tests.integration.test_casework_api import (
     CRUSE_ID,
     a_referral,
@@ -22,15 +26,14 @@ from tests.integration.test_casework_api import (
     directory_service,
 )
 
-PASSWORD = "correct horse battery"
-
 
 @pytest.fixture
 def site(settings):
     """Casework's pages served over real HTTP, with a referral waiting as a case."""
     app = create_app(settings)
     casework = app.extensions["casework"]
-    manager, _ = casework.staff.create_account("morgan", "Morgan Manager", "manager", PASSWORD)
+    manager = staff_member(casework.staff, "morgan", "Morgan Manager", "manager")
+    # No authenticator app yet: it is set up at the first sign-in.
     coordinator, _ = casework.staff.create_account(
         "casey", "Casey Coordinator", "coordinator", PASSWORD
     )
@@ -62,6 +65,10 @@ def test_a_coordinator_works_a_case_from_sign_in_to_close(site, page):
     assert page.url.endswith("/sign-in")  # signed out, sent to sign in
     check("sign in")
     sign_in("morgan")  # a manager first: allocation and the audit trail
+    assert page.url.endswith("/sign-in/second-factor")
+    check("second factor code")
+    page.fill("#code", app_of(site["casework"].staff, "morgan").code())
+    page.click("button:has-text('Continue')")
     assert page.locator("h1").inner_text() == "All cases"
     page.click("text=Alex Testfamily")
     page.click("text=Reassign")
@@ -78,6 +85,25 @@ def test_a_coordinator_works_a_case_from_sign_in_to_close(site, page):
     check("sign in, with an error")
     page.fill("#password", PASSWORD)
     page.click("button:has-text('Sign in')")
+
+    # Casey's first sign-in: an authenticator app is set up before any page.
+    assert page.url.endswith("/second-factor/set-up")
+    page.click("text=I cannot scan the QR code")
+    check("second factor set-up")
+    secret = page.locator("#secret").inner_text().replace(" ", "")
+    page.fill("#code", pyotp.TOTP(secret).at(time.time() + 300))  # five minutes on: wrong
+    page.click("button:has-text('Continue')")
+    assert page.locator(".govuk-error-summary").is_visible()
+    check("second factor set-up, with an error")
+    page.fill("#code", pyotp.TOTP(secret).now())
+    page.click("button:has-text('Continue')")
+    assert page.locator("#recovery-codes li").count() == 10
+    check("recovery codes")
+    page.click("text=I have kept my codes")
+    assert page.locator("h1").inner_text() == "My cases"
+    page.click("text=Make new recovery codes")
+    check("new recovery codes")
+    page.click("text=Cancel")
 
     assert page.locator("h1").inner_text() == "My cases"
     page.check("#waiting_for_first_contact")
@@ -152,4 +178,4 @@ def test_a_coordinator_works_a_case_from_sign_in_to_close(site, page):
     assert case["status"] == "closed"
     assert [signpost["service_id"] for signpost in case["signposts"]] == [CRUSE_ID]
     assert {name: problems for name, problems in checked.items() if problems} == {}
-    assert len(checked) == 13
+    assert len(checked) == 18

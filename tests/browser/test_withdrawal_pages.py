@@ -20,10 +20,9 @@ from tests.browser.chromium import (
     accessibility_problems,
     served,
 )
+from tests.casework_staff import PASSWORD, sign_in_page, staff_member
 from tests.integration.test_casework_api import a_referral, deliver
 from tests.unit.reporting_events import case_event, referral_received, referral_withdrawn
-
-PASSWORD = "correct horse battery"
 
 
 def sign_in(page: Page, url: str, username: str) -> None:
@@ -42,8 +41,8 @@ def check(page: Page, name: str) -> list[str]:
 def test_the_coordinator_sees_the_withdrawal_on_the_case_page(settings, page):
     app = create_casework_app(settings)
     casework = app.extensions["casework"]
-    manager, _ = casework.staff.create_account("morgan", "Morgan Manager", "manager", PASSWORD)
-    casey, _ = casework.staff.create_account("casey", "Casey Coordinator", "coordinator", PASSWORD)
+    manager = staff_member(casework.staff, "morgan", "Morgan Manager", "manager")
+    casey = staff_member(casework.staff, "casey", "Casey Coordinator", "coordinator")
     cases = {}
     for name in ("Alex Testfamily", "Sam Otherfamily"):
         referral = a_referral()
@@ -65,7 +64,7 @@ def test_the_coordinator_sees_the_withdrawal_on_the_case_page(settings, page):
 
     problems = {}
     with served(app) as url:
-        sign_in(page, url, "casey")
+        sign_in_page(page, url, casework.staff, "casey")
         page.click("text=Alex Testfamily")
         assert "Closed" in page.locator("h1").inner_text()
         inset = page.locator("#withdrawal").inner_text()

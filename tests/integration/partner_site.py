@@ -47,11 +47,16 @@ def app_code(secret: str, steps_ahead: int = 0) -> str:
     return pyotp.TOTP(secret).at(time.time() + 30 * steps_ahead)
 
 
-def post_form(client, path: str, data: dict, page_path: str | None = None):
+def secret_shown(html: str) -> str:
+    """The secret the page for setting up an authenticator app shows, to type into one."""
+    return re.search(r'id="secret"><code>([A-Z2-7 ]+)</code>', html).group(1).replace(" ", "")
+
+
+def post_form(client, path: str, data: dict, page_path: str | None = None, base: str = BASE):
     """POST `data` to `path` with the CSRF token of the form at `page_path` (`path`'s own
-    page unless given), as a browser submits a form it was shown."""
-    page = client.get(f"{BASE}{page_path or path}").get_data(as_text=True)
-    return client.post(f"{BASE}{path}", data={**data, "csrf_token": token(page)})
+    page unless given), as a browser submits a form it was shown, on the site at `base`."""
+    page = client.get(f"{base}{page_path or path}").get_data(as_text=True)
+    return client.post(f"{base}{path}", data={**data, "csrf_token": token(page)})
 
 
 def browser(app, email: str | None, secret: str | None = None, steps_ahead: int = 0):

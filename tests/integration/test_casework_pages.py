@@ -11,19 +11,19 @@ from openapi_spec_validator import validate
 
 from backbone.clock import UK
 from backbone.pages import CONTENT_SECURITY_POLICY
+from tests.casework_staff import BASE, new_client, sign_in, staff_member
 from tests.integration.conftest import error_summary
+from tests.integration.partner_site import token
 from tests.integration.test_casework_api import a_referral, deliver, state
 
-BASE = "https://casework.example"
-PASSWORD = "correct horse battery"
 DATE_MESSAGE = "Enter a real date and a time, like 27 3 2026 and 14:30."
 
 
 @pytest.fixture
 def site(casework_app, casework):
-    manager, _ = casework.staff.create_account("morgan", "Morgan Manager", "manager", PASSWORD)
-    casey, _ = casework.staff.create_account("casey", "Casey Coordinator", "coordinator", PASSWORD)
-    casework.staff.create_account("robin", "Robin Coordinator", "coordinator", PASSWORD)
+    manager = staff_member(casework.staff, "morgan", "Morgan Manager", "manager")
+    casey = staff_member(casework.staff, "casey", "Casey Coordinator", "coordinator")
+    staff_member(casework.staff, "robin", "Robin Coordinator", "coordinator")
     referral = a_referral()
     deliver(casework.cases, "ReferralReceived", referral["referral_id"], referral)
     case = casework.cases.cases.find_one({"referral_id": referral["referral_id"]})
@@ -32,39 +32,25 @@ def site(casework_app, casework):
 
 
 def browser(site, username: str | None):
-    """A test client signed in as `username` (or not at all), sending what a browser
-    sends over HTTPS: cookies and a same-origin Referer."""
-    client = site["app"].test_client()
-    client.environ_base["HTTP_REFERER"] = f"{BASE}/"
+    """A test client signed in as `username`, with the password and the app's code (or
+    not signed in at all)."""
+    client = new_client(site["app"])
     if username:
-        page = client.get(f"{BASE}/sign-in").get_data(as_text=True)
-        response = client.post(
-            f"{BASE}/sign-in",
-            data={"username": username, "password": PASSWORD, "csrf_token": token(page)},
-        )
-        assert response.status_code == 302
+        sign_in(client, site["app"].extensions["casework"].staff, username)
     return client
 
 
-def token(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def test_signing_in_sets_a_secure_session_cookie_and_pages_have_security_headers(site):
-    client = site["app"].test_client()
-    client.environ_base["HTTP_REFERER"] = f"{BASE}/"
+def test_signing_in_sets_a_secure_session_cookie_and_pages_have_security_headers(site, casework):
+    client = new_client(site["app"])
     page = client.get(f"{BASE}/sign-in").get_data(as_text=True)
     wrong = client.post(
         f"{BASE}/sign-in", data={"username": "casey", "password": "nope", "csrf_token": token(page)}
     )
     assert wrong.status_code == 401
     assert error_summary(wrong.get_data(as_text=True)) == ["Enter a correct username and password"]
-    right = client.post(
-        f"{BASE}/sign-in",
-        data={"username": "casey", "password": PASSWORD, "csrf_token": token(page)},
-    )
-    cookie = right.headers["Set-Cookie"]
-    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    sign_in(client, casework.staff, "casey")
+    cookie = client.get_cookie("familyties_casework", domain="casework.example")
+    assert cookie.secure and cookie.http_only and cookie.same_site == "Lax"
     cases = client.get(f"{BASE}/cases")
     assert cases.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
     assert cases.headers["X-Frame-Options"] == "DENY"

@@ -18,10 +18,9 @@ from backbone.errors import NotAllowed
 from backbone.events.envelope import decode, encode, new_event
 from services.casework.handlers import handlers
 from services.referral import SOURCE as REFERRAL_SOURCE
+from tests.casework_staff import staff_member
 from tests.integration.test_casework_api import a_referral, deliver
 from tests.integration.test_casework_pages import browser
-
-PASSWORD = "correct horse battery"
 
 
 def withdrawal(referral: dict, **changes) -> dict:
@@ -40,8 +39,8 @@ def withdrawal(referral: dict, **changes) -> dict:
 @pytest.fixture
 def site(casework_app, casework):
     """A case allocated to Casey, with ongoing one-to-one support."""
-    manager, _ = casework.staff.create_account("morgan", "Morgan Manager", "manager", PASSWORD)
-    casey, _ = casework.staff.create_account("casey", "Casey Coordinator", "coordinator", PASSWORD)
+    manager = staff_member(casework.staff, "morgan", "Morgan Manager", "manager")
+    casey = staff_member(casework.staff, "casey", "Casey Coordinator", "coordinator")
     referral = a_referral()
     deliver(casework.cases, "ReferralReceived", referral["referral_id"], referral)
     case = casework.cases.cases.find_one({"referral_id": referral["referral_id"]})

@@ -13,6 +13,7 @@ import pytest
 
 from backbone.accounts import MAX_FAILURES
 from backbone.clock import now
+from backbone.second_factor_pages import ENTER_APP_CODE
 from backbone.sign_in import ENTER_CODE, LOCKED_OUT, LOCKED_OUT_CODES, WRONG_CODE
 from services.referral.app import create_app
 from services.referral.invitations import (
@@ -28,7 +29,7 @@ from services.referral.invitations import (
     PASSWORDS_DIFFER,
     SHORT_PASSWORD,
 )
-from services.referral.pages.account import CHOOSE_REQUIRED, ENTER_APP_CODE
+from services.referral.pages.account import CHOOSE_REQUIRED
 from tests.integration.conftest import error_summary
 from tests.integration.partner_site import (
     BASE,
@@ -37,6 +38,7 @@ from tests.integration.partner_site import (
     browser,
     partner_with_users,
     post_form,
+    secret_shown,
     token,
     user_with_second_factor,
 )
@@ -207,10 +209,6 @@ def _require(site, required: bool = True) -> None:
     )
 
 
-def _secret_shown(html: str) -> str:
-    return re.search(r'id="secret"><code>([A-Z2-7 ]+)</code>', html).group(1).replace(" ", "")
-
-
 def test_a_user_without_an_app_sets_one_up_before_any_page_when_required(site):
     _require(site)
     client = browser(site["app"], None)
@@ -222,7 +220,7 @@ def test_a_user_without_an_app_sets_one_up_before_any_page_when_required(site):
     assert page.status_code == 200
     assert page.headers["Cache-Control"] == "no-store"
     assert 'src="data:image/svg+xml;base64,' in _html(page)
-    secret = _secret_shown(_html(page))
+    secret = secret_shown(_html(page))
 
     wrong = post_form(client, "/second-factor/set-up", {"code": "123456"})
     assert wrong.status_code == 400
@@ -262,9 +260,9 @@ def test_the_secret_being_set_up_is_shown_to_one_browser_only(site):
     _require(site)
     first, second = browser(site["app"], None), browser(site["app"], None)
     _password(first, REFERRER)
-    shown_first = _secret_shown(_html(first.get(f"{BASE}/second-factor/set-up")))
+    shown_first = secret_shown(_html(first.get(f"{BASE}/second-factor/set-up")))
     _password(second, REFERRER)
-    shown_second = _secret_shown(_html(second.get(f"{BASE}/second-factor/set-up")))
+    shown_second = secret_shown(_html(second.get(f"{BASE}/second-factor/set-up")))
     assert shown_second != shown_first
     # The first browser's secret was replaced: its code no longer sets anything up.
     stale = post_form(first, "/second-factor/set-up", {"code": app_code(shown_first)})
@@ -286,7 +284,7 @@ def test_once_set_up_the_password_alone_cannot_replace_the_app(site):
 def test_setting_up_an_app_ends_the_accounts_other_sessions(site):
     elsewhere = browser(site["app"], REFERRER)
     client = browser(site["app"], REFERRER)
-    secret = _secret_shown(_html(client.get(f"{BASE}/second-factor/set-up")))
+    secret = secret_shown(_html(client.get(f"{BASE}/second-factor/set-up")))
     done = post_form(client, "/second-factor/set-up", {"code": app_code(secret)})
     assert done.status_code == 200
     assert _signed_in(client)

@@ -3,7 +3,8 @@ recovery codes), "Your organisation's users" for administrators (invite, remove,
 a second factor), and the invitation's link, where an invitee becomes a user.
 
 Setting up the authenticator app itself is backbone.sign_in's page (set_up_second_factor),
-which also serves someone signing in whose organisation requires one."""
+which also serves someone signing in whose organisation requires one; making new recovery
+codes is backbone.second_factor_pages' (new_recovery_codes), as for casework's staff."""
 
 from __future__ import annotations
 
@@ -23,10 +24,9 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 
-from backbone.accounts import LockedOut
-from backbone.second_factor import SecondFactors, checked_code, is_app_code, normalised
+from backbone.second_factor import SecondFactors
+from backbone.second_factor_pages import CODE_PAGE, checked_app_code
 from backbone.settings import Settings
-from backbone.sign_in import LOCKED_OUT_CODES
 from services.referral.invitations import (
     EMAIL_TAKEN,
     EmailTaken,
@@ -42,8 +42,6 @@ from services.referral.pages.blueprint import error_page, pages
 from services.referral.partner_users import ROLES, PartnerUsers
 from services.referral.partners import Partners
 
-ENTER_APP_CODE = "Enter the 6-digit code your authenticator app shows now"
-WRONG_APP_CODE = "The code is not right, or was used already: enter the new code from your app"
 CHOOSE_REQUIRED = "Choose whether everyone must use an authenticator app"
 
 
@@ -94,34 +92,7 @@ def account() -> ResponseReturnValue:
 
 
 def _code_page(action: str, status: int = 200, errors: dict | None = None):
-    return _page("account_code.html", status, errors, action=action)
-
-
-def _checked_app_code(action: str) -> ResponseReturnValue | None:
-    """None if the form holds the caller's current app code (used up by this, and counted
-    with their sign-in attempts); else the form again, saying what is wrong."""
-    typed = request.form.get("code", "")
-    if not is_app_code(typed):
-        message = ENTER_APP_CODE if not normalised(typed) else WRONG_APP_CODE
-        return _code_page(action, 400, {"code": message})
-    try:
-        right = checked_code(_users(), _factors(), g.caller, typed, recovery=False)
-    except LockedOut:
-        return _code_page(action, 429, {"code": LOCKED_OUT_CODES})
-    return None if right else _code_page(action, 401, {"code": WRONG_APP_CODE})
-
-
-@pages.route("/account/recovery-codes", methods=["GET", "POST"])
-def new_recovery_codes() -> ResponseReturnValue:
-    if not _factors().is_set_up(g.caller["_id"]):
-        return redirect(url_for("pages.account"))
-    if request.method != "POST":
-        return _code_page("recovery_codes")
-    refused = _checked_app_code("recovery_codes")
-    if refused is not None:
-        return refused
-    codes = _factors().new_recovery_codes(g.caller["_id"])
-    return _page("familyties/recovery_codes.html", codes=codes, next=url_for("pages.account"))
+    return _page(CODE_PAGE, status, errors, action=action, back="pages.account")
 
 
 @pages.route("/account/second-factor/turn-off", methods=["GET", "POST"])
@@ -136,7 +107,9 @@ def turn_off_second_factor() -> ResponseReturnValue:
         return redirect(url_for("pages.account"))
     if request.method != "POST":
         return _code_page("turn_off")
-    refused = _checked_app_code("turn_off")
+    refused = checked_app_code(
+        _users(), _factors(), lambda status, errors: _code_page("turn_off", status, errors)
+    )
     if refused is not None:
         return refused
     _factors().turn_off(g.caller["_id"])
