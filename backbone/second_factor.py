@@ -9,7 +9,9 @@ are counted with wrong passwords (`checked_code`: backbone.accounts' lockout), s
 cannot be guessed either.
 
 The factors of one kind of account are kept in their own collection, by account id, apart
-from the accounts: the secret is never part of the account that pages see as `g.caller`."""
+from the accounts: the secret is never part of the account that pages see as `g.caller`.
+The secrets are stored sealed (backbone.sealing) and opened only to show the one being set
+up or to check a code: a copy of the database does not give anyone's second factor."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from pymongo.collection import Collection
 from backbone.accounts import Accounts
 from backbone.api_keys import hash_key
 from backbone.clock import now
+from backbone.sealing import Sealer
 
 RECOVERY_CODES = 10
 # 16 characters of 31 (no 0/o, 1/l/i to confuse): about 79 random bits each, so a fast
@@ -109,11 +112,14 @@ def grouped(secret: str) -> str:
 class SecondFactors:
     """Accounts' second factors in `collection`, one document per account (its `_id` the
     account's): `secret`, `last_step`, `recovery_hashes`, `set_up_at`; or, while one is
-    being set up, only `pending_secret`, `pending_until` and `pending_visit`."""
+    being set up, only `pending_secret`, `pending_until` and `pending_visit`. Both secrets
+    are sealed with `sealer`; one stored in clear before sealing came in still works, and
+    is sealed when its document is next written (set up again, or a code used)."""
 
-    def __init__(self, collection: Collection, issuer: str) -> None:
+    def __init__(self, collection: Collection, issuer: str, sealer: Sealer) -> None:
         self.collection = collection
         self.issuer = issuer  # the name an authenticator app shows beside the code
+        self.sealer = sealer
 
     def ensure_indexes(self) -> None:
         pass  # read by _id only
@@ -143,10 +149,10 @@ class SecondFactors:
             and found["pending_until"] > at
             and found.get("pending_visit") == hash_key(visit)
         ):
-            return found["pending_secret"]
+            return self.sealer.open(found["pending_secret"])
         secret = new_secret()
         pending = {
-            "pending_secret": secret,
+            "pending_secret": self.sealer.seal(secret),
             "pending_until": at + PENDING_LASTING,
             "pending_visit": hash_key(visit),
         }
@@ -160,19 +166,19 @@ class SecondFactors:
         None if the code is not right or nothing is pending."""
         at = now()
         found = self.collection.find_one({"_id": account_id}) or {}
-        secret = found.get("pending_secret")
-        if not secret or found["pending_until"] <= at or "secret" in found:
+        stored = found.get("pending_secret")
+        if not stored or found["pending_until"] <= at or "secret" in found:
             return None
         if found.get("pending_visit") != hash_key(visit):
             return None
-        step = matching_step(secret, typed, at)
+        step = matching_step(self.sealer.open(stored), typed, at)
         if step is None:
             return None
         codes = new_recovery_codes()
         changed = self.collection.update_one(
-            {"_id": account_id, "pending_secret": secret, "secret": {"$exists": False}},
+            {"_id": account_id, "pending_secret": stored, "secret": {"$exists": False}},
             {
-                "$set": _factor(secret, step, codes, at),
+                "$set": _factor(self.sealer.resealed(stored), step, codes, at),
                 "$unset": {"pending_secret": "", "pending_until": "", "pending_visit": ""},
             },
         )
@@ -183,7 +189,9 @@ class SecondFactors:
         up a known test account. Answers its new recovery codes."""
         codes = new_recovery_codes()
         self.collection.update_one(
-            {"_id": account_id}, {"$set": _factor(secret, -1, codes, now())}, upsert=True
+            {"_id": account_id},
+            {"$set": _factor(self.sealer.seal(secret), -1, codes, now())},
+            upsert=True,
         )
         return codes
 
@@ -196,12 +204,15 @@ class SecondFactors:
         if found is None:
             return False
         if is_app_code(typed):
-            step = matching_step(found["secret"], typed, now(), after=found["last_step"])
+            secret = self.sealer.open(found["secret"])
+            step = matching_step(secret, typed, now(), after=found["last_step"])
             if step is None:
                 return False
+            # The write that uses the code also seals a secret kept in clear from before, or
+            # seals it again under the newest key (backbone.sealing: rotation).
             changed = self.collection.update_one(
                 {"_id": account_id, "secret": found["secret"], "last_step": {"$lt": step}},
-                {"$set": {"last_step": step}},
+                {"$set": {"last_step": step, "secret": self.sealer.resealed(found["secret"])}},
             )
             return changed.modified_count == 1
         if not recovery or not normalised(typed):
@@ -247,9 +258,9 @@ def checked_code(
     return True
 
 
-def _factor(secret: str, step: int, codes: list[str], at: datetime) -> dict[str, Any]:
+def _factor(sealed: str, step: int, codes: list[str], at: datetime) -> dict[str, Any]:
     return {
-        "secret": secret,
+        "secret": sealed,
         "last_step": step,
         "recovery_hashes": [recovery_hash(code) for code in codes],
         "set_up_at": at,

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from cryptography.fernet import Fernet
 
 SERVICE_PORTS = {
     "referral": 8001,
@@ -153,6 +156,9 @@ class Settings:
     log_level: str = "INFO"
     # Signs web sessions. Unset, a key is made once and kept in var_dir (see secret_key()).
     session_secret: Secret | None = None
+    # Seal the secrets stored that must be read back (backbone.sealing): Fernet keys, comma
+    # separated, newest first. Unset, one is made once and kept in var_dir (data_keys_in_use()).
+    data_keys: Secret | None = None
     # Exports meant for publication show counts from 1 to 4 as "fewer than 5". Off, as the
     # reports this service is modelled on publish them.
     reporting_hide_small_numbers: bool = False
@@ -280,6 +286,7 @@ class Settings:
             ),
             log_level=_env("LOG_LEVEL", cls.log_level),
             session_secret=_secret("FAMILYTIES_SESSION_SECRET"),
+            data_keys=_secret("FAMILYTIES_DATA_KEYS"),
             reporting_hide_small_numbers=_env_flag("REPORTING_HIDE_SMALL_NUMBERS"),
             smtp_host=_env("SMTP_HOST", cls.smtp_host),
             smtp_port=_env_int("SMTP_PORT", cls.smtp_port),
@@ -315,16 +322,31 @@ class Settings:
 
     def secret_key(self) -> str:
         """The session-signing key: FAMILYTIES_SESSION_SECRET, or one made on first use and
-        kept (readable by this user only) in var_dir, so sessions survive a restart."""
+        kept in var_dir (see _kept_in_var_dir), so sessions survive a restart."""
         if self.session_secret:
             return self.session_secret.reveal()
-        path = self.var_dir / "session-secret"
+        return self._kept_in_var_dir("session-secret", lambda: secrets.token_hex(32))
+
+    def data_keys_in_use(self) -> list[str]:
+        """The keys that seal stored secrets (backbone.sealing), newest first:
+        FAMILYTIES_DATA_KEYS, or one made on first use and kept in var_dir (see
+        _kept_in_var_dir), so what was sealed still opens after a restart."""
+        if self.data_keys:
+            given = self.data_keys.reveal()
+        else:
+            given = self._kept_in_var_dir("data-key", lambda: Fernet.generate_key().decode())
+        return [key.strip() for key in given.split(",") if key.strip()]
+
+    def _kept_in_var_dir(self, name: str, make: Callable[[], str]) -> str:
+        """The value in var_dir/`name`, made with `make` on first use, readable by this user
+        only: for `make run`, where no key is given. Production gives every key."""
+        path = self.var_dir / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            draft = path.with_name(f".session-secret.{os.getpid()}")
+            draft = path.with_name(f".{name}.{os.getpid()}")
             with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-                f.write(secrets.token_hex(32))
-            try:  # a link appears whole or not at all: two processes agree on one key
+                f.write(make())
+            try:  # a link appears whole or not at all: two processes agree on one value
                 os.link(draft, path)
             except FileExistsError:
                 pass

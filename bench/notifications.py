@@ -41,6 +41,7 @@ from pymongo.database import Database
 
 from backbone import mongo
 from backbone.ids import new_id
+from backbone.sealing import Sealer
 from backbone.settings import Settings
 from bench import preload
 from bench.capacity import CasesOpened, offer, percentiles
@@ -181,7 +182,8 @@ class Bench:
         endpoints = []
         if channel == "webhook":
             body = {"url": f"{self.receiver.base}{path}", "event_types": HOOK_TYPES}
-            endpoints = [Endpoints(store, allow_private=True).register(PARTNER, body)]
+            sealer = Sealer.from_settings(settings)
+            endpoints = [Endpoints(store, True, sealer).register(PARTNER, body)]
         for _ in range(count):
             referral_id = new_id()
             referral = {
@@ -269,7 +271,8 @@ class Bench:
         if channel == "email":
             loop = self._email_loop(work)
         else:
-            secrets = current_secrets(store.endpoints.find_one())
+            sealer = Sealer.from_settings(self.base_settings)
+            secrets = current_secrets(store.endpoints.find_one(), sealer)
             loop = self._webhook_loop(work, f"{self.receiver.base}{path}", secrets, threads)
         usage = _Usage(None)
         with ThreadPoolExecutor(threads) as pool:

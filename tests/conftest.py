@@ -6,11 +6,15 @@ import dataclasses
 import uuid
 
 import pytest
+from cryptography.fernet import Fernet
 
 from backbone.settings import Secret, Settings
 from tests import servers
 from tests.browser.chromium import chromium_page
 from tests.mail_catcher import MailCatcher
+
+# Seals stored secrets in every test's settings (made per run: none is kept in the files).
+DATA_KEY = Fernet.generate_key().decode()
 
 
 @pytest.fixture
@@ -63,4 +67,5 @@ def settings(kafka_server, mongo_server) -> Settings:
         database_prefix=f"t{uuid.uuid4().hex[:10]}_",
         outbox_poll_seconds=0.05,
         session_secret=Secret("a session secret for tests only"),
+        data_keys=Secret(DATA_KEY),
     )

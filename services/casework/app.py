@@ -6,6 +6,7 @@ from flask import Flask
 
 from backbone import mongo
 from backbone.pages import add_govuk_pages
+from backbone.sealing import Sealer
 from backbone.second_factor_pages import add_new_recovery_codes
 from backbone.settings import Settings
 from backbone.sign_in import add_sign_in
@@ -22,7 +23,7 @@ from services.casework.staff import Staff
 def create_app(settings: Settings | None = None) -> Flask:
     settings, db = start(SERVICE, settings)
     cases = Cases(db)
-    staff = Staff(db)
+    staff = Staff(db, Sealer.from_settings(settings))
     mongo.ensure_indexes(cases, staff)
 
     app, api = create_service_app(

@@ -17,6 +17,7 @@ from backbone import outbox
 from backbone.accounts import Accounts
 from backbone.clock import now
 from backbone.events.envelope import new_event
+from backbone.sealing import Sealer
 from backbone.second_factor import SecondFactors
 from services.casework import SOURCE
 
@@ -31,14 +32,19 @@ ROLES = {
 
 
 class Staff(Accounts):
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, sealer: Sealer | None) -> None:
+        """`sealer` seals the authenticator apps' secrets. Without one (the worker, which
+        reads none and so holds no data key) there are no `second_factors`."""
         super().__init__(db, "staff", KEY_PREFIX)
-        self.second_factors = SecondFactors(db["staff_second_factors"], ISSUER)
+        self.second_factors: SecondFactors | None = None
+        if sealer is not None:
+            self.second_factors = SecondFactors(db["staff_second_factors"], ISSUER, sealer)
 
     def ensure_indexes(self) -> None:
         super().ensure_indexes()
         outbox.ensure_index(self.collection)
-        self.second_factors.ensure_indexes()
+        if self.second_factors is not None:
+            self.second_factors.ensure_indexes()
 
     def announcement(self, holder: dict[str, Any], at: datetime) -> list[dict]:
         return [new_event("StaffChanged", SOURCE, holder["_id"], staff_changed(holder, at))]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from backbone import mongo
+from backbone.sealing import Sealer
 from backbone.settings import Settings
 from backbone.web import create_service_app, register_api, start
 from services.notifications import SERVICE, templates
@@ -35,7 +36,7 @@ def create_app(settings: Settings | None = None, resolver=None) -> Flask:
     app.extensions["store"] = store
     guard = {"resolver": resolver} if resolver else {}
     app.extensions["endpoints"] = Endpoints(
-        store, settings.webhook_allow_private_addresses, **guard
+        store, settings.webhook_allow_private_addresses, Sealer.from_settings(settings), **guard
     )
     register_api(app, api, blp, store.partners, "partner")
     add_pages(app, settings, store, sign_in, blp, checked)

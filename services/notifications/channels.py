@@ -11,6 +11,7 @@ from standardwebhooks.webhooks import Webhook
 
 from backbone.clock import now
 from backbone.mail import Mailer, Outcome, new_email
+from backbone.sealing import Sealer
 from backbone.settings import Settings
 from services.notifications import webhook_client
 from services.notifications.address_guard import Resolver, system_resolver
@@ -47,12 +48,13 @@ class WebhookChannel:
     """Standard Webhooks: `webhook-id` (the message's id, the same on every attempt, so a
     receiver can drop repeats), `webhook-timestamp` and `webhook-signature`, signed by
     the standardwebhooks library with every current secret of the endpoint (two while a
-    rotated one lasts)."""
+    rotated one lasts), opened (backbone.sealing) only to sign."""
 
     def __init__(self, settings: Settings, endpoints, resolver: Resolver = system_resolver):
         self.settings = settings
         self.endpoints = endpoints  # the endpoints collection
         self.resolver = resolver
+        self.sealer = Sealer.from_settings(settings)
 
     def send(self, message: dict[str, Any]) -> Outcome:
         endpoint = self.endpoints.find_one({"_id": message["address"]})
@@ -64,7 +66,7 @@ class WebhookChannel:
         headers = {
             "content-type": "application/json",
             "user-agent": "FamilyTies-Webhooks/1",
-            **signature_headers(message["_id"], body, current_secrets(endpoint)),
+            **signature_headers(message["_id"], body, current_secrets(endpoint, self.sealer)),
         }
         s = self.settings
         answer = webhook_client.post(
@@ -86,10 +88,11 @@ class WebhookChannel:
         )
 
 
-def current_secrets(endpoint: dict[str, Any]) -> list[str]:
+def current_secrets(endpoint: dict[str, Any], sealer: Sealer) -> list[str]:
+    """The endpoint's secrets that sign now, opened."""
     at = now()
     return [
-        s["secret"]
+        sealer.open(s["secret"])
         for s in endpoint["secrets"]
         if s.get("expires_at") is None or _aware(s["expires_at"]) > at
     ]

@@ -1,5 +1,6 @@
 """Partners' webhook endpoints: registered, listed, rotated, enabled and removed by the
-partner, with its intake API key. The signing secret is shown once."""
+partner, with its intake API key. The signing secret is shown once, and stored sealed
+(backbone.sealing): channels.current_secrets opens it to sign."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from backbone.clock import now
 from backbone.errors import NotAllowed, NotFound
 from backbone.ids import new_id
+from backbone.sealing import Sealer
 from services.notifications import address_guard
 from services.notifications.repository import DELIVERED, FAILED, QUEUED, SENDING, Store
 
@@ -24,10 +26,17 @@ def new_secret() -> str:
 
 
 class Endpoints:
-    def __init__(self, store: Store, allow_private: bool, resolver=address_guard.system_resolver):
+    def __init__(
+        self,
+        store: Store,
+        allow_private: bool,
+        sealer: Sealer,
+        resolver=address_guard.system_resolver,
+    ):
         self.store = store
         self.collection = store.endpoints
         self.allow_private = allow_private
+        self.sealer = sealer
         self.resolver = resolver
 
     def register(self, partner: dict, body: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +52,9 @@ class Endpoints:
             "description": body.get("description", ""),
             "status": "active",
             "created_at": now(),
-            "secrets": [{"secret": secret, "created_at": now(), "expires_at": None}],
+            "secrets": [
+                {"secret": self.sealer.seal(secret), "created_at": now(), "expires_at": None}
+            ],
         }
         self.collection.insert_one(endpoint)
         return {**endpoint, "secret": secret}
@@ -75,20 +86,20 @@ class Endpoints:
         endpoint = self.one(partner, endpoint_id)
         at = now()
         until = at + ROTATION_OVERLAP
+        # The secrets kept are written again: one stored in clear before sealing came in is
+        # sealed now, one sealed with an older key is sealed with the newest.
         kept = [
-            {**s, "expires_at": min(s["expires_at"] or until, until)}
+            {
+                **s,
+                "secret": self.sealer.resealed(s["secret"]),
+                "expires_at": min(s["expires_at"] or until, until),
+            }
             for s in endpoint["secrets"]
             if s["expires_at"] is None or s["expires_at"] > at
         ]
         secret = new_secret()
-        self.collection.update_one(
-            {"_id": endpoint_id},
-            {
-                "$set": {
-                    "secrets": [*kept, {"secret": secret, "created_at": at, "expires_at": None}]
-                }
-            },
-        )
+        new = {"secret": self.sealer.seal(secret), "created_at": at, "expires_at": None}
+        self.collection.update_one({"_id": endpoint_id}, {"$set": {"secrets": [*kept, new]}})
         return {"secret": secret, "previous_expires_at": until}
 
     def enable(self, partner: dict, endpoint_id: str) -> dict:

@@ -6,6 +6,7 @@ from flask import Flask
 
 from backbone import mongo
 from backbone.pages import add_govuk_pages
+from backbone.sealing import Sealer
 from backbone.second_factor_pages import add_new_recovery_codes
 from backbone.settings import Settings
 from backbone.sign_in import add_sign_in
@@ -26,7 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings, db = start(SERVICE, settings)
     referrals = Referrals(db)
     partners = Partners(db)
-    users = PartnerUsers(db, partners)
+    users = PartnerUsers(db, partners, Sealer.from_settings(settings))
     drafts = Drafts(db)
     mongo.ensure_indexes(referrals, partners, users, drafts)
 

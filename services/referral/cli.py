@@ -7,6 +7,7 @@ import click
 
 from backbone import mongo
 from backbone.key_commands import add_revoke_command, key_state, show_new_key
+from backbone.sealing import Sealer
 from backbone.settings import Settings
 from services.referral import SERVICE
 from services.referral.invitations import (
@@ -29,7 +30,9 @@ def _partners() -> Partners:
 
 
 def _invitations(partners: Partners) -> Invitations:
-    users = PartnerUsers(partners.collection.database, partners)
+    users = PartnerUsers(
+        partners.collection.database, partners, Sealer.from_settings(Settings.from_env())
+    )
     invitations = Invitations(partners.collection.database, users)
     mongo.ensure_indexes(users, invitations)
     return invitations

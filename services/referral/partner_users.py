@@ -15,6 +15,7 @@ from pymongo.database import Database
 from backbone.accounts import Accounts
 from backbone.api_keys import HIDDEN
 from backbone.clock import now
+from backbone.sealing import Sealer
 from backbone.second_factor import SecondFactors
 from services.referral.partners import Partners
 
@@ -27,7 +28,7 @@ ISSUER = "Family Ties referrals"  # the name authenticator apps show beside the 
 
 
 class PartnerUsers(Accounts):
-    def __init__(self, db: Database, partners: Partners) -> None:
+    def __init__(self, db: Database, partners: Partners, sealer: Sealer) -> None:
         super().__init__(
             db,
             "partner_users",
@@ -36,7 +37,7 @@ class PartnerUsers(Accounts):
             attempts="partner_sign_in_attempts",
         )
         self.partners = partners
-        self.second_factors = SecondFactors(db["partner_second_factors"], ISSUER)
+        self.second_factors = SecondFactors(db["partner_second_factors"], ISSUER, sealer)
 
     def ensure_indexes(self) -> None:
         super().ensure_indexes()

@@ -24,6 +24,7 @@ def familyties(settings, monkeypatch):
     """Run the `familyties` command against this test's databases."""
     monkeypatch.setenv("MONGODB_URI", settings.mongodb_uri)
     monkeypatch.setenv("MONGODB_DATABASE_PREFIX", settings.database_prefix)
+    monkeypatch.setenv("FAMILYTIES_DATA_KEYS", settings.data_keys.reveal())  # as the pages'
     runner = CliRunner()
     return lambda *args: runner.invoke(main, list(args), catch_exceptions=False)
 

@@ -13,6 +13,7 @@ import pyotp
 import pytest
 
 from backbone.accounts import MAX_FAILURES
+from backbone.sealing import is_sealed
 from backbone.sign_in import LOCKED_OUT, LOCKED_OUT_CODES, WRONG_CODE
 from tests.casework_staff import APPS, BASE, PASSWORD, app_of, new_client, sign_in, staff_member
 from tests.integration.conftest import error_summary
@@ -63,6 +64,9 @@ def test_without_an_app_the_password_leads_to_setting_one_up_and_no_session(case
     assert staff.second_factors.is_set_up(casey["_id"])
     assert _signed_in(client)
     assert staff.sessions.count_documents({"account_id": casey["_id"]}) == 1
+    # As a backup would copy it, the stored secret is sealed (backbone.sealing).
+    stored = staff.second_factors.collection.find_one({"_id": casey["_id"]})
+    assert is_sealed(stored["secret"]) and secret not in repr(stored)
 
     # From now on: the password, then a code.
     assert _password(new_client(casework_app)).headers["Location"].endswith("/second-factor")

@@ -11,6 +11,7 @@ import pytest
 from backbone import mongo
 from backbone.api_keys import hash_key
 from backbone.clock import now
+from backbone.sealing import Sealer
 from services.notifications.app import create_app
 from services.notifications.repository import Store
 
@@ -51,7 +52,7 @@ def local_client(settings, store):
     return app.test_client()
 
 
-def test_endpoints_are_the_partners_own_and_the_secret_is_shown_once(local_client, store):
+def test_endpoints_are_the_partners_own_and_the_secret_is_shown_once(local_client, store, settings):
     made = local_client.post(
         "/v1/webhooks/endpoints",
         json={"url": "http://partner.test:9/hooks", "event_types": TYPES},
@@ -73,8 +74,12 @@ def test_endpoints_are_the_partners_own_and_the_secret_is_shown_once(local_clien
     }
 
     rotated = local_client.post(f"{theirs}/secret", headers=as_partner(KEY_A)).get_json()
-    secrets = store.endpoints.find_one({"_id": endpoint["id"]})["secrets"]
-    assert [s["secret"] for s in secrets] == [endpoint["secret"], rotated["secret"]]
+    stored = store.endpoints.find_one({"_id": endpoint["id"]})
+    for clear in (endpoint["secret"], rotated["secret"], "whsec_"):
+        assert clear not in repr(stored)  # sealed: a copy of the database does not give it
+    secrets = stored["secrets"]
+    opened = [Sealer.from_settings(settings).open(s["secret"]) for s in secrets]
+    assert opened == [endpoint["secret"], rotated["secret"]]
     assert secrets[0]["expires_at"] is not None and secrets[1]["expires_at"] is None
 
 

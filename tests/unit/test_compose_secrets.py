@@ -17,7 +17,7 @@ from services import NAMES
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED_FROM_ENV = re.compile(r"^\$\{(?P<name>[A-Z0-9_]+):\?[^}]*\}$")
 WITH_DEFAULT = re.compile(r"\$\{[A-Z0-9_]+:-(?P<default>[^}]*)\}")
-SECRET_NAME = re.compile(r"PASSWORD|SECRET|_KEY$")
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|_KEYS?$")
 
 
 @pytest.fixture(scope="module")
@@ -203,6 +203,22 @@ def broker_properties() -> dict[str, str]:
 
 def test_every_web_container_with_pages_signs_sessions_with_the_shared_secret(containers):
     # A container without it would make its own in its filesystem: sessions lost on restart.
-    for name in ("casework-web", "reporting-web", "notifications-web"):
+    for name in ("referral-web", "casework-web", "reporting-web", "notifications-web"):
         env = environment(containers[name])
         assert from_env(env["FAMILYTIES_SESSION_SECRET"]) == "FAMILYTIES_SESSION_SECRET", name
+
+
+def test_the_containers_that_read_sealed_secrets_have_their_service_s_own_data_keys(containers):
+    # Without them a container would make its own key in its filesystem, and lose it (and
+    # every secret sealed with it) on restart. The referral and casework workers read none.
+    given = {
+        name: from_env(environment(container)["FAMILYTIES_DATA_KEYS"])
+        for name, container in containers.items()
+        if "FAMILYTIES_DATA_KEYS" in environment(container)
+    }
+    assert given == {
+        "referral-web": "REFERRAL_DATA_KEYS",
+        "casework-web": "CASEWORK_DATA_KEYS",
+        "notifications-web": "NOTIFICATIONS_DATA_KEYS",
+        "notifications-worker": "NOTIFICATIONS_DATA_KEYS",
+    }

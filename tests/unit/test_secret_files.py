@@ -10,6 +10,7 @@ SECRETS = {
     "MONGODB_PASSWORD": "mongodb_password",
     "KAFKA_SASL_PASSWORD": "kafka_sasl_password",
     "FAMILYTIES_SESSION_SECRET": "session_secret",
+    "FAMILYTIES_DATA_KEYS": "data_keys",
     "SMTP_PASSWORD": "smtp_password",
 }
 # What each secret needs beside it to be accepted.
