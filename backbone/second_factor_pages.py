@@ -12,8 +12,7 @@ from flask import Blueprint, Flask, Response, g, redirect, request, url_for
 
 from backbone.accounts import Accounts, LockedOut
 from backbone.second_factor import SecondFactors, checked_code, is_app_code, normalised
-from backbone.sign_in import LOCKED_OUT_CODES, add_page
-from backbone.sign_in import _page as no_store_page
+from backbone.sign_in import LOCKED_OUT_CODES, add_page, no_store_page
 
 ENTER_APP_CODE = "Enter the 6-digit code your authenticator app shows now"
 WRONG_APP_CODE = "The code is not right, or was used already: enter the new code from your app"

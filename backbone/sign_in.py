@@ -189,17 +189,17 @@ def _add_second_factor(
         if account is None:
             return redirect(url_for(f"{name}.sign_in"))
         if request.method != "POST":
-            return _page("familyties/second_factor.html", {}, 200)
+            return no_store_page("familyties/second_factor.html", {}, 200)
         typed = request.form.get("code", "")
         if not normalised(typed):
-            return _page("familyties/second_factor.html", {"code": ENTER_CODE}, 400)
+            return no_store_page("familyties/second_factor.html", {"code": ENTER_CODE}, 400)
         try:
             right = checked_code(accounts, factors, account, typed)
         except LockedOut:
             session.pop(PASSWORD_CHECKED, None)
-            return _page("familyties/second_factor.html", {"code": LOCKED_OUT_CODES}, 429)
+            return no_store_page("familyties/second_factor.html", {"code": LOCKED_OUT_CODES}, 429)
         if not right:
-            return _page("familyties/second_factor.html", {"code": WRONG_CODE}, 401)
+            return no_store_page("familyties/second_factor.html", {"code": WRONG_CODE}, 401)
         begin_session(accounts, account["_id"])
         return redirect(url_for(home))
 
@@ -214,18 +214,20 @@ def _add_second_factor(
         link = authenticator_link(secret, account["username"], factors.issuer)
         shown = {"qr_code": qr_code_image(link), "secret": grouped(secret)}
         if request.method != "POST":
-            return _page("familyties/second_factor_set_up.html", {}, 200, **shown)
+            return no_store_page("familyties/second_factor_set_up.html", {}, 200, **shown)
         typed = request.form.get("code", "")
         errors = {"code": ENTER_CODE if not normalised(typed) else WRONG_SET_UP_CODE}
         codes = factors.confirm(account["_id"], visit, typed) if is_app_code(typed) else None
         if codes is None:
-            return _page("familyties/second_factor_set_up.html", errors, 400, **shown)
+            return no_store_page("familyties/second_factor_set_up.html", errors, 400, **shown)
         # Sessions started with the password alone end; this browser's starts anew.
         accounts.end_sessions(account["_id"])
         accounts.clear_attempts(account["username"])
         begin_session(accounts, account["_id"])
         g.caller = accounts.by_id(account["_id"])
-        return _page("familyties/recovery_codes.html", {}, 200, codes=codes, next=url_for(home))
+        return no_store_page(
+            "familyties/recovery_codes.html", {}, 200, codes=codes, next=url_for(home)
+        )
 
     def second_factor_first() -> Response | None:
         """A session started with the password alone, of an account that must now have a
@@ -281,7 +283,7 @@ def _password_checked_for(next_step: str, accounts: Accounts) -> dict[str, Any] 
     return accounts.by_id(marker["account_id"])
 
 
-def _page(template: str, errors: dict[str, str], status: int, **values: Any) -> Response:
+def no_store_page(template: str, errors: dict[str, str], status: int, **values: Any) -> Response:
     response = make_response(render_template(template, errors=errors, **values), status)
     # A secret or recovery codes on the page: no copy kept by the browser or a proxy.
     response.headers["Cache-Control"] = "no-store"
