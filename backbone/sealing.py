@@ -43,6 +43,10 @@ class Sealer:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Sealer:
+        """The sealer of a process that seals or opens secrets, made at its start so that a
+        missing or malformed key stops it there, not at someone's sign-in."""
+        if settings.data_keys is None and settings.data_keys_required:
+            raise SealingError(f"{SETTING} (or {SETTING}_FILE) must be set here")
         return cls(settings.data_keys_in_use())
 
     def seal(self, text: str) -> str:

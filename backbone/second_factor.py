@@ -31,7 +31,7 @@ from pymongo.collection import Collection
 from backbone.accounts import Accounts
 from backbone.api_keys import hash_key
 from backbone.clock import now
-from backbone.sealing import Sealer
+from backbone.sealing import Sealer, SealingError
 
 RECOVERY_CODES = 10
 # 16 characters of 31 (no 0/o, 1/l/i to confuse): about 79 random bits each, so a fast
@@ -116,10 +116,17 @@ class SecondFactors:
     are sealed with `sealer`; one stored in clear before sealing came in still works, and
     is sealed when its document is next written (set up again, or a code used)."""
 
-    def __init__(self, collection: Collection, issuer: str, sealer: Sealer) -> None:
+    def __init__(self, collection: Collection, issuer: str, sealer: Sealer | None) -> None:
+        """`sealer` None: a process holding no data key (a worker, a command), which may
+        still ask whether an app is set up or forget one, but not seal or open a secret."""
         self.collection = collection
         self.issuer = issuer  # the name an authenticator app shows beside the code
         self.sealer = sealer
+
+    def _sealer(self) -> Sealer:
+        if self.sealer is None:
+            raise SealingError("this process holds no data key: it cannot seal or open a secret")
+        return self.sealer
 
     def ensure_indexes(self) -> None:
         pass  # read by _id only
@@ -149,10 +156,10 @@ class SecondFactors:
             and found["pending_until"] > at
             and found.get("pending_visit") == hash_key(visit)
         ):
-            return self.sealer.open(found["pending_secret"])
+            return self._sealer().open(found["pending_secret"])
         secret = new_secret()
         pending = {
-            "pending_secret": self.sealer.seal(secret),
+            "pending_secret": self._sealer().seal(secret),
             "pending_until": at + PENDING_LASTING,
             "pending_visit": hash_key(visit),
         }
@@ -171,14 +178,14 @@ class SecondFactors:
             return None
         if found.get("pending_visit") != hash_key(visit):
             return None
-        step = matching_step(self.sealer.open(stored), typed, at)
+        step = matching_step(self._sealer().open(stored), typed, at)
         if step is None:
             return None
         codes = new_recovery_codes()
         changed = self.collection.update_one(
             {"_id": account_id, "pending_secret": stored, "secret": {"$exists": False}},
             {
-                "$set": _factor(self.sealer.resealed(stored), step, codes, at),
+                "$set": _factor(self._sealer().resealed(stored), step, codes, at),
                 "$unset": {"pending_secret": "", "pending_until": "", "pending_visit": ""},
             },
         )
@@ -190,7 +197,7 @@ class SecondFactors:
         codes = new_recovery_codes()
         self.collection.update_one(
             {"_id": account_id},
-            {"$set": _factor(self.sealer.seal(secret), -1, codes, now())},
+            {"$set": _factor(self._sealer().seal(secret), -1, codes, now())},
             upsert=True,
         )
         return codes
@@ -204,7 +211,7 @@ class SecondFactors:
         if found is None:
             return False
         if is_app_code(typed):
-            secret = self.sealer.open(found["secret"])
+            secret = self._sealer().open(found["secret"])
             step = matching_step(secret, typed, now(), after=found["last_step"])
             if step is None:
                 return False
@@ -212,7 +219,7 @@ class SecondFactors:
             # seals it again under the newest key (backbone.sealing: rotation).
             changed = self.collection.update_one(
                 {"_id": account_id, "secret": found["secret"], "last_step": {"$lt": step}},
-                {"$set": {"last_step": step, "secret": self.sealer.resealed(found["secret"])}},
+                {"$set": {"last_step": step, "secret": self._sealer().resealed(found["secret"])}},
             )
             return changed.modified_count == 1
         if not recovery or not normalised(typed):

@@ -157,8 +157,11 @@ class Settings:
     # Signs web sessions. Unset, a key is made once and kept in var_dir (see secret_key()).
     session_secret: Secret | None = None
     # Seal the secrets stored that must be read back (backbone.sealing): Fernet keys, comma
-    # separated, newest first. Unset, one is made once and kept in var_dir (data_keys_in_use()).
+    # separated, newest first. Unset, one is made once and kept in var_dir (data_keys_in_use()),
+    # unless they are required: the image requires them, since its var_dir is a tmpfs and a
+    # key made there, lost at a restart, would leave every sealed secret unopenable.
     data_keys: Secret | None = None
+    data_keys_required: bool = False
     # Exports meant for publication show counts from 1 to 4 as "fewer than 5". Off, as the
     # reports this service is modelled on publish them.
     reporting_hide_small_numbers: bool = False
@@ -287,6 +290,7 @@ class Settings:
             log_level=_env("LOG_LEVEL", cls.log_level),
             session_secret=_secret("FAMILYTIES_SESSION_SECRET"),
             data_keys=_secret("FAMILYTIES_DATA_KEYS"),
+            data_keys_required=_env_flag("FAMILYTIES_DATA_KEYS_REQUIRED"),
             reporting_hide_small_numbers=_env_flag("REPORTING_HIDE_SMALL_NUMBERS"),
             smtp_host=_env("SMTP_HOST", cls.smtp_host),
             smtp_port=_env_int("SMTP_PORT", cls.smtp_port),

@@ -6,15 +6,14 @@ import click
 
 from backbone import logs, mongo
 from backbone.key_commands import add_account_commands, email_address
-from backbone.sealing import Sealer
 from backbone.settings import Settings
 from services.casework import SERVICE
 from services.casework.staff import ROLES, Staff
 
 
 def _staff() -> Staff:
-    settings = Settings.from_env()
-    staff = Staff(mongo.database(settings, SERVICE), Sealer.from_settings(settings))
+    # No command seals or opens a secret: none needs the data key.
+    staff = Staff(mongo.database(Settings.from_env(), SERVICE), sealer=None)
     staff.ensure_indexes()
     return staff
 

@@ -33,18 +33,15 @@ ROLES = {
 
 class Staff(Accounts):
     def __init__(self, db: Database, sealer: Sealer | None) -> None:
-        """`sealer` seals the authenticator apps' secrets. Without one (the worker, which
-        reads none and so holds no data key) there are no `second_factors`."""
+        """`sealer` seals the authenticator apps' secrets: None where none is sealed or
+        opened (the worker, the commands), which then hold no data key."""
         super().__init__(db, "staff", KEY_PREFIX)
-        self.second_factors: SecondFactors | None = None
-        if sealer is not None:
-            self.second_factors = SecondFactors(db["staff_second_factors"], ISSUER, sealer)
+        self.second_factors = SecondFactors(db["staff_second_factors"], ISSUER, sealer)
 
     def ensure_indexes(self) -> None:
         super().ensure_indexes()
         outbox.ensure_index(self.collection)
-        if self.second_factors is not None:
-            self.second_factors.ensure_indexes()
+        self.second_factors.ensure_indexes()
 
     def announcement(self, holder: dict[str, Any], at: datetime) -> list[dict]:
         return [new_event("StaffChanged", SOURCE, holder["_id"], staff_changed(holder, at))]

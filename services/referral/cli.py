@@ -7,7 +7,6 @@ import click
 
 from backbone import mongo
 from backbone.key_commands import add_revoke_command, key_state, show_new_key
-from backbone.sealing import Sealer
 from backbone.settings import Settings
 from services.referral import SERVICE
 from services.referral.invitations import (
@@ -30,9 +29,8 @@ def _partners() -> Partners:
 
 
 def _invitations(partners: Partners) -> Invitations:
-    users = PartnerUsers(
-        partners.collection.database, partners, Sealer.from_settings(Settings.from_env())
-    )
+    # Inviting seals and opens no secret: the command needs no data key.
+    users = PartnerUsers(partners.collection.database, partners, sealer=None)
     invitations = Invitations(partners.collection.database, users)
     mongo.ensure_indexes(users, invitations)
     return invitations

@@ -28,7 +28,7 @@ ISSUER = "Family Ties referrals"  # the name authenticator apps show beside the 
 
 
 class PartnerUsers(Accounts):
-    def __init__(self, db: Database, partners: Partners, sealer: Sealer) -> None:
+    def __init__(self, db: Database, partners: Partners, sealer: Sealer | None) -> None:
         super().__init__(
             db,
             "partner_users",

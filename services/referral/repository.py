@@ -94,28 +94,44 @@ class Referrals:
         """Record what casework did, as the referrer sees it: a new status, when, and the
         words written for them (a reason to decline, an outcome).
 
-        A withdrawn referral stays withdrawn: a case event from before the withdrawal,
-        delivered after it, joins its history in time order; what casework does after it
-        (closing the case as withdrawn) follows from it and tells the referrer nothing. But
-        a case declined or closed before the withdrawal (the two crossed) was finished
-        already: casework does not honour the withdrawal, and the referral takes the
-        case's status, the withdrawal staying in its history as asked too late."""
-        result = self.collection.update_one(
-            {"_id": referral_id, "status": {"$ne": WITHDRAWN}},
+        Once a referral is withdrawn, casework decides, not the services' clocks. A case it
+        declines or closes (not for the withdrawal: referrer_view leaves that out) did not
+        have the withdrawal honoured (the two crossed): the referral takes the case's
+        status from then on, the withdrawal staying in its history as asked for after.
+        Otherwise it stays withdrawn: a case event from before the withdrawal, delivered
+        after it, joins its history in time order, and the case closed for the withdrawal
+        (`withdrawal_honoured`) tells the referrer nothing new."""
+        never_withdrawn = self.collection.update_one(
+            {"_id": referral_id, "withdrawn_at": None},
             {"$set": {"status": change["status"]}, "$push": {"status_history": change}},
             session=session,
         )
-        if result.matched_count == 0:
-            in_order = {
-                "$push": {"status_history": {"$each": [change], "$sort": {"at": ASCENDING}}}
-            }
-            if change["status"] in FINISHED_BY_CASEWORK:
-                in_order["$set"] = {"status": change["status"]}
+        if never_withdrawn.matched_count:
+            return
+        in_order = {"status_history": {"$each": [change], "$sort": {"at": ASCENDING}}}
+        takes_status: dict[str, Any] = {"_id": referral_id}
+        if change["status"] not in FINISHED_BY_CASEWORK:
+            takes_status["status"] = {"$ne": WITHDRAWN}  # still withdrawn: it stays so
+        taken = self.collection.update_one(
+            takes_status,
+            {"$set": {"status": change["status"]}, "$push": in_order},
+            session=session,
+        )
+        if taken.matched_count == 0:
             self.collection.update_one(
                 {"_id": referral_id, "status": WITHDRAWN, "withdrawn_at": {"$gt": change["at"]}},
-                in_order,
+                {"$push": in_order},
                 session=session,
             )
+
+    def withdrawal_honoured(self, referral_id: str, session: ClientSession) -> None:
+        """Casework closed the case for the withdrawal: the referral is withdrawn, even if
+        a decline it had before (then reopened) was heard of since."""
+        self.collection.update_one(
+            {"_id": referral_id, "withdrawn_at": {"$ne": None}, "status": {"$ne": WITHDRAWN}},
+            {"$set": {"status": WITHDRAWN}},
+            session=session,
+        )
 
     def received_by_team(self, since: datetime) -> dict[str, int]:
         """How many referrals each referring team made were received from `since` on."""

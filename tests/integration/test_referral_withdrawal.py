@@ -3,7 +3,7 @@ rely on, and how intake then follows the case casework closes for it."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 
@@ -206,6 +206,7 @@ def test_once_withdrawn_the_case_closed_for_it_leaves_the_referral_withdrawn(
     ]
 
 
+@pytest.mark.parametrize("finished", ["before", "after"])  # the withdrawal, by the clocks
 @pytest.mark.parametrize(
     ("event", "data", "status"),
     [
@@ -213,19 +214,66 @@ def test_once_withdrawn_the_case_closed_for_it_leaves_the_referral_withdrawn(
         ("CaseDeclined", {"reason_for_referrer": "Outside our area."}, "declined"),
     ],
 )
-def test_a_case_finished_before_a_withdrawal_it_crossed_gives_the_referral_its_status(
-    client, auth, referral_db, event, data, status
+def test_a_case_finished_across_a_withdrawal_gives_the_referral_its_status(
+    client, auth, referral_db, event, data, status, finished
 ):
     referral_id = refer(client, auth)
-    finished_at = now()  # casework finished the case just before the withdrawal ...
     assert withdraw(client, auth, referral_id, MISTAKE).status_code == 200
-    # ... and intake hears of it after: casework did not honour the withdrawal.
+    # Casework finished the case before it heard of the withdrawal, so did not honour it,
+    # whatever the two services' clocks say of which came first.
+    record = referral_db.referrals.find_one({"_id": referral_id})
+    received_at, withdrawn_at = record["received_at"], record["withdrawn_at"]
+    finished_at = (
+        received_at + (withdrawn_at - received_at) / 2
+        if finished == "before"
+        else now() + timedelta(seconds=1)
+    ).replace(tzinfo=UTC)
     follow(referral_db, event, case_event(referral_id, finished_at, **data))
 
     answer = client.get(f"/v1/referrals/{referral_id}", headers=auth).get_json()
     assert answer["status"] == status
     history = [change["status"] for change in answer["status_history"]]
-    assert history == ["received", status, "withdrawn"]
+    assert history == (
+        ["received", status, "withdrawn"]
+        if finished == "before"
+        else ["received", "withdrawn", status]
+    )
+
+
+def test_a_case_declined_then_reopened_and_closed_for_the_withdrawal_is_withdrawn(
+    client, auth, referral_db
+):
+    referral_id = refer(client, auth)
+    declined_at = now()
+    reopened_at = declined_at + timedelta(milliseconds=1)
+    assert withdraw(client, auth, referral_id, MISTAKE).status_code == 200
+    # Intake hears late of a decline and a reopening, both before the withdrawal; casework
+    # then honours the withdrawal, closing the reopened case for it.
+    follow(
+        referral_db, "CaseDeclined", case_event(referral_id, declined_at, reason_for_referrer="No.")
+    )
+    follow(referral_db, "CaseReopened", case_event(referral_id, reopened_at, status="allocated"))
+    assert (
+        client.get(f"/v1/referrals/{referral_id}", headers=auth).get_json()["status"] == "allocated"
+    )
+    follow(
+        referral_db,
+        "CaseClosed",
+        case_event(
+            referral_id,
+            now() + timedelta(seconds=1),
+            outcomes=["withdrawn"],
+            outcome_for_referrer="Withdrawn by the referrer: Sent by mistake.",
+        ),
+    )
+    answer = client.get(f"/v1/referrals/{referral_id}", headers=auth).get_json()
+    assert answer["status"] == "withdrawn"
+    assert [change["status"] for change in answer["status_history"]] == [
+        "received",
+        "declined",
+        "allocated",
+        "withdrawn",
+    ]
 
 
 def test_the_openapi_document_describes_withdrawing(client):

@@ -85,3 +85,13 @@ def test_unset_a_key_is_made_once_and_kept_for_this_user_only(tmp_path):
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
     assert settings.secret_key() != keys[0]  # the session's key is another, kept beside it
     assert stat.S_IMODE((tmp_path / "var" / "session-secret").stat().st_mode) == 0o600
+
+
+def test_where_keys_are_required_a_process_that_seals_refuses_to_start_without_them(tmp_path):
+    # The image's var_dir is a tmpfs: a key made there would be lost at a restart.
+    settings = Settings(var_dir=tmp_path / "var", data_keys_required=True)
+    with pytest.raises(SealingError, match="FAMILYTIES_DATA_KEYS"):
+        Sealer.from_settings(settings)
+    assert not (tmp_path / "var" / "data-key").exists()
+    given = dataclasses.replace(settings, data_keys=Secret(NEW))
+    assert Sealer.from_settings(given).open(Sealer([NEW]).seal("x")) == "x"
