@@ -14,6 +14,7 @@ failures last.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -22,7 +23,7 @@ from itertools import islice
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaProducer
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, KafkaTimeoutError
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
@@ -255,7 +256,7 @@ class OutboxRelay:
         sent = [(doc["_id"], self._send(doc["_id"], doc["outbox"])) for doc in documents]
         # Every send settles (delivered, or failed after the delivery timeout) before
         # anything is marked or sent again: an outage delays events, it does not copy them.
-        self.producer.flush()
+        self._flush()
         published_ids, firsts = [], {}
         for _, futures in sent:
             # Keep an aggregate's order: stop at its first event that did not go out.
@@ -276,6 +277,18 @@ class OutboxRelay:
             metrics.EVENTS_PUBLISH_FAILED.inc(failed)
             raise PublishFailed(f"{failed} events were not confirmed")
         return len(published_ids)
+
+    def _flush(self) -> None:
+        """Wait for every send to settle, keeping the lease meanwhile: a broker outage can
+        hold a batch for the delivery timeout (minutes), and another relay taking the
+        lease then would publish the same events again."""
+        while True:
+            try:
+                self.producer.flush(timeout=self.settings.relay_lease_seconds / 2)
+                return
+            except KafkaTimeoutError:
+                with contextlib.suppress(PyMongoError):  # the database away: the hold may end
+                    self.lease.hold()
 
     def _record(self, firsts: dict[tuple[str, int], int]) -> None:
         """Where this batch's first record landed on each partition: the broker holds at

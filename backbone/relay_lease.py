@@ -36,7 +36,8 @@ class RelayLease:
     def hold(self) -> bool:
         """Whether this relay holds the lease (taking or renewing it as needed): it may
         publish. A lease held by another relay is taken only once its hold has ended."""
-        if time.monotonic() < self._renew_after:
+        asked = time.monotonic()  # before the write: the hold runs from `at`, not after
+        if asked < self._renew_after:
             return True
         at = now()
         try:
@@ -48,7 +49,7 @@ class RelayLease:
         except DuplicateKeyError:  # the lease exists, held by another relay
             self._renew_after = 0.0
             return False
-        self._renew_after = time.monotonic() + self.seconds / 2
+        self._renew_after = asked + self.seconds / 2
         return True
 
     def release(self) -> None:

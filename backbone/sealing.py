@@ -3,7 +3,8 @@ secrets, webhook signing secrets): they cannot be hashed, as passwords and API k
 so they are encrypted instead, and a copy of a database (a backup) does not hand them over.
 
 Fernet (AES-128-CBC with HMAC-SHA256) under MultiFernet: the first key of
-FAMILYTIES_DATA_KEYS seals, every key opens. To rotate, put a new key first and keep the
+FAMILYTIES_DATA_KEYS seals, every key opens. To rotate, add the new key last everywhere,
+then put it first (so no process meets a value sealed with a key it lacks), and keep the
 old ones while anything sealed with them remains: a value is sealed again under the first
 key only when it is written (`resealed`), never all at once."""
 

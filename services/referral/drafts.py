@@ -109,7 +109,15 @@ class Drafts:
             },
         )
 
+    def unsent(self, user: dict[str, Any], draft_id: str) -> dict[str, Any]:
+        """One of `user`'s drafts not yet sent; NotFound for a receipt or anyone else's."""
+        draft = self.collection.find_one(self._theirs(user, _id=draft_id, referral_id=None))
+        if draft is None:
+            raise NotFound("No draft of yours waiting to be sent has this id.")
+        return draft
+
     def delete(self, user: dict[str, Any], draft_id: str) -> None:
-        """Delete one of `user`'s drafts at their asking."""
-        if self.collection.delete_one(self._theirs(user, _id=draft_id)).deleted_count == 0:
+        """Delete one of `user`'s drafts not yet sent, at their asking (a receipt stays)."""
+        unsent = self._theirs(user, _id=draft_id, referral_id=None)
+        if self.collection.delete_one(unsent).deleted_count == 0:
             raise NotFound("No draft of yours has this id.")

@@ -366,6 +366,10 @@ def test_pressing_send_twice_makes_one_referral(site):
     first = morgan.send(draft_id)
     assert morgan.send(draft_id) == first
     assert stored(site["db"]) == (1, 1)
+    # Once sent, it is no draft to delete: the receipt that answers a second Send stays.
+    assert morgan.client.get(f"{BASE}/drafts/{draft_id}/delete").status_code == 404
+    assert morgan.post(f"/drafts/{draft_id}/delete").status_code == 404
+    assert morgan.send(draft_id) == first
 
 
 def stored_but_not_marked_sent(site, draft_id: str) -> dict:

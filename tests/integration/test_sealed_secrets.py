@@ -228,3 +228,16 @@ def test_a_webhook_secret_stored_in_clear_before_still_signs_and_is_sealed_on_ro
     call, _ = signed_delivery(local_settings, store, receiver, endpoint_id)
     for each in (secret, rotated["secret"]):
         Webhook(each).verify(call.body, call.headers)
+
+
+def test_a_webhook_whose_secret_no_key_opens_is_not_sent_and_is_tried_again(
+    local_settings, store, receiver
+):
+    url = f"http://partner.test:{receiver.server.server_address[1]}/hooks"
+    made = api(store, "POST", "/endpoints", {"url": url, "event_types": ["referral.received"]})
+    wrong = dataclasses.replace(local_settings, data_keys=Secret(Fernet.generate_key().decode()))
+    message = {"_id": new_id(), "address": made["id"], "webhook": {"body": "{}"}}
+    outcome = WebhookChannel(wrong, store.endpoints, names).send(message)
+    assert (outcome.delivered, outcome.retryable) == (False, True)
+    assert "FAMILYTIES_DATA_KEYS" in outcome.error
+    assert receiver.calls == []  # never sent unsigned

@@ -96,7 +96,7 @@ def new_draft() -> ResponseReturnValue:
 def delete_draft(draft_id: str) -> ResponseReturnValue:
     """Asks first: a draft deleted is the family's answers gone for good."""
     if request.method != "POST":
-        draft = _drafts().get(g.caller, draft_id)
+        draft = _drafts().unsent(g.caller, draft_id)
         family_member = (draft["answers"].get("family_member") or {}).get("name")
         return render_template("form_delete.html", errors={}, family_member=family_member)
     _drafts().delete(g.caller, draft_id)
