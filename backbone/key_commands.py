@@ -91,10 +91,22 @@ def add_account_commands(
     @click.option("--role", required=True, type=click.Choice(list(roles)))
     @email_option
     @click.password_option(callback=password, help="Asked for when not given.")
+    @click.option(
+        "--api-key",
+        "with_key",
+        is_flag=True,
+        help="Also print an API key, for a system of theirs: it reaches the API with no "
+        "second factor, so give one only where a system needs it.",
+    )
     def create(
-        username: str, name: str, role: str, password: str, email: str | None = None
+        username: str,
+        name: str,
+        role: str,
+        password: str,
+        with_key: bool = False,
+        email: str | None = None,
     ) -> None:
-        """Add an account, and print its API key (for integrations) once."""
+        """Add an account (and, with --api-key, print its API key once)."""
         username = username.lower()
         if not USERNAME.match(username):
             raise click.BadParameter(
@@ -105,9 +117,11 @@ def add_account_commands(
             raise click.BadParameter("give their name, up to 200 characters", param_hint="--name")
         fields = {"email": email} if email is not None else {}
         account, api_key = accounts().create_account(username, name, role, password, **fields)
-        show_new_key(
-            f"{role.capitalize()} {account['name']} created with id {account['_id']}.", api_key
-        )
+        created = f"{role.capitalize()} {account['name']} created with id {account['_id']}."
+        if with_key:
+            show_new_key(created, api_key)
+        else:  # the key made is never shown, so nobody can use it
+            click.echo(created)
 
     @group.command("list")
     def list_accounts() -> None:

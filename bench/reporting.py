@@ -430,6 +430,7 @@ def latency_benchmark(workdir: Path) -> dict[str, Any]:
             "manager",
             "--password",
             PASSWORD,
+            "--api-key",
         )
         headers = {"Authorization": f"Bearer {output.strip().splitlines()[-1]}"}
         settings = dataclasses.replace(Settings(), kafka_bootstrap_servers=stack.broker)

@@ -36,7 +36,7 @@ class Reporting:
         self.viewer = self.new_viewer("robin", "manager")
 
     def new_viewer(self, username: str, role: str) -> dict[str, str]:
-        account = ["--name", username.title(), "--role", role, "--password", PASSWORD]
+        account = ["--name", username.title(), "--role", role, "--password", PASSWORD, "--api-key"]
         output = self.stack.familyties("reporting", "viewers", "create", username, *account)
         return {"Authorization": f"Bearer {output.strip().splitlines()[-1]}"}
 

@@ -145,6 +145,7 @@ class Stack:
     ) -> tuple[str, dict[str, str]]:
         """A casework account: its id, and the Authorization header of its API key."""
         account = ["--name", username.title(), "--role", role, "--password", "a long password"]
+        account += ["--api-key"]  # the tests call the API as staff
         account += ["--email", email] if email else []
         output = self.familyties("casework", "staff", "create", username, *account)
         lines = output.strip().splitlines()

@@ -32,6 +32,7 @@ def test_an_account_is_created_with_a_hashed_password_and_a_key_shown_once(
         "coordinator",
         "--password",
         PASSWORD,
+        "--api-key",
     )
     assert result.exit_code == 0, result.output
     key = result.output.strip().splitlines()[-1]
@@ -45,6 +46,18 @@ def test_an_account_is_created_with_a_hashed_password_and_a_key_shown_once(
     assert cli("revoke", stored["_id"]).exit_code == 0
     assert casework.staff.sign_in("casey", PASSWORD) is None
     assert cli("revoke", stored["_id"]).exit_code == 1  # already revoked
+
+
+def test_without_api_key_an_account_has_no_key_anyone_knows(cli, staff_collection):
+    # A key reaches the API without the pages' second factor: one only when asked for.
+    result = cli(
+        "create", "casey", "--name", "Casey", "--role", "coordinator", "--password", PASSWORD
+    )
+    assert result.exit_code == 0, result.output
+    assert "API key" not in result.output
+    assert result.output.strip().splitlines() == [
+        f"Coordinator Casey created with id {staff_collection.find_one()['_id']}."
+    ]
 
 
 @pytest.mark.parametrize(

@@ -123,7 +123,16 @@ HOLDERS = [
         "casework",
         ["casework", "staff"],
         "staff",
-        ["rc01", "--name", "Ray Coordinator", "--role", "coordinator", "--password", "x" * 12],
+        [
+            "rc01",
+            "--name",
+            "Ray Coordinator",
+            "--role",
+            "coordinator",
+            "--api-key",
+            "--password",
+            "x" * 12,
+        ],
         "/v1/cases",
     ),
     (
