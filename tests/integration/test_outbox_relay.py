@@ -191,7 +191,11 @@ def test_a_broker_that_lost_its_log_is_given_it_again_in_order(
         after = aggregates(log_collection, 5)  # and the service carries on meanwhile
         everything = before | after
         healed = read_topic(
-            bootstrap, TOPIC, lambda r: set(everything) <= subjects_seen(r), timeout=90
+            bootstrap,
+            TOPIC,
+            lambda r: set(everything) <= subjects_seen(r),
+            timeout=90,
+            partitions=settings.topic_partitions,
         )
         heal_seconds = time.monotonic() - lost_at
 
