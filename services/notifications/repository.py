@@ -161,8 +161,12 @@ class Store:
             if found is None:
                 return None
             attempt = {"started_at": at}
+            # Only the message as read: its outcome is written back as the attempts read
+            # and this one, so a read from before the last outcome was recorded (seen once:
+            # an attempt missing from the record) must not claim it.
+            attempts_read = len(found["attempts"])
             taken = self.messages.update_one(
-                {"_id": found["_id"], "status": QUEUED},
+                {"_id": found["_id"], "status": QUEUED, "attempts": {"$size": attempts_read}},
                 {
                     "$set": {"status": SENDING, "lease_until": at + lease},
                     "$push": {"attempts": attempt},
