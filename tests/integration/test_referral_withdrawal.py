@@ -158,6 +158,17 @@ def case_event(referral_id: str, at, **data) -> dict:
     return {"case_id": "c1", "referral_id": referral_id, "at": at.isoformat(), "by": "s1", **data}
 
 
+def close_for_the_withdrawal(referral_db, referral_id: str, at) -> None:
+    """Casework's CaseClosed for the withdrawal (MISTAKE), as intake's consumer takes it."""
+    data = case_event(
+        referral_id,
+        at,
+        outcomes=["withdrawn"],
+        outcome_for_referrer="Withdrawn by the referrer: Sent by mistake.",
+    )
+    follow(referral_db, "CaseClosed", data)
+
+
 def test_a_declined_or_closed_referral_can_no_longer_be_withdrawn(client, auth, referral_db):
     declined, closed = refer(client, auth), refer(client, auth)
     at = now()
@@ -186,16 +197,7 @@ def test_once_withdrawn_the_case_closed_for_it_leaves_the_referral_withdrawn(
         "CaseAllocated",
         case_event(referral_id, allocated_at, coordinator_id="s2", reassigned=False),
     )
-    follow(
-        referral_db,
-        "CaseClosed",
-        case_event(
-            referral_id,
-            now() + timedelta(seconds=1),
-            outcomes=["withdrawn"],
-            outcome_for_referrer="Withdrawn by the referrer: Sent by mistake.",
-        ),
-    )
+    close_for_the_withdrawal(referral_db, referral_id, now() + timedelta(seconds=1))
 
     record = referral_db.referrals.find_one({"_id": referral_id})
     assert record["status"] == "withdrawn"
@@ -256,16 +258,7 @@ def test_a_case_declined_then_reopened_and_closed_for_the_withdrawal_is_withdraw
     assert (
         client.get(f"/v1/referrals/{referral_id}", headers=auth).get_json()["status"] == "allocated"
     )
-    follow(
-        referral_db,
-        "CaseClosed",
-        case_event(
-            referral_id,
-            now() + timedelta(seconds=1),
-            outcomes=["withdrawn"],
-            outcome_for_referrer="Withdrawn by the referrer: Sent by mistake.",
-        ),
-    )
+    close_for_the_withdrawal(referral_db, referral_id, now() + timedelta(seconds=1))
     answer = client.get(f"/v1/referrals/{referral_id}", headers=auth).get_json()
     assert answer["status"] == "withdrawn"
     assert [change["status"] for change in answer["status_history"]] == [
@@ -305,13 +298,7 @@ def test_a_referral_withdrawn_before_its_case_opened_stays_withdrawn(client, aut
         needs=["housing"],
     )
     follow(referral_db, "CaseOpened", opened)
-    closed = case_event(
-        referral_id,
-        later,
-        outcomes=["withdrawn"],
-        outcome_for_referrer="Withdrawn by the referrer: Sent by mistake.",
-    )
-    follow(referral_db, "CaseClosed", closed)
+    close_for_the_withdrawal(referral_db, referral_id, later)
 
     answer = client.get(f"/v1/referrals/{referral_id}", headers=auth).get_json()
     assert answer["status"] == "withdrawn"
